@@ -1,0 +1,133 @@
+"""Hand annotations: one JSON line per comment id, checked against a label set.
+
+A line reads ``{"id": ..., "sentiment": ..., "categories": {key: polarity},
+"annotator": ...}``. Files hold ids and labels only, never comment text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from labels.taxonomy import LabelSet
+
+logger = logging.getLogger(__name__)
+
+
+class AnnotationError(ValueError):
+    """An annotation line that does not fit its label set."""
+
+
+@dataclass(frozen=True)
+class Annotation:
+    id: str
+    sentiment: str
+    categories: dict[str, str] = field(default_factory=dict)
+    annotator: str = ""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "id": self.id,
+            "sentiment": self.sentiment,
+            "categories": dict(sorted(self.categories.items())),
+            "annotator": self.annotator,
+        }
+        if self.note:
+            record["note"] = self.note
+        return record
+
+
+def data_folder(version: str) -> Path:
+    return Path(str(resources.files("labels") / "data" / f"v{version}"))
+
+
+def parse_annotation(raw: Any, label_set: LabelSet, where: str) -> Annotation:
+    """Check one parsed line; the error says which field was wrong and how."""
+    if not isinstance(raw, dict):
+        raise AnnotationError(f"{where}: expected a JSON object, got {raw!r}")
+    if not isinstance(raw.get("id"), str) or not raw["id"]:
+        raise AnnotationError(
+            f"{where}: expected a non-empty 'id', got {raw.get('id')!r}"
+        )
+
+    sentiment = raw.get("sentiment")
+    if sentiment not in label_set.sentiments:
+        raise AnnotationError(
+            f"{where}: expected 'sentiment' in {label_set.sentiments}, "
+            f"got {sentiment!r}"
+        )
+    categories = raw.get("categories", {})
+    if not isinstance(categories, dict):
+        raise AnnotationError(
+            f"{where}: expected 'categories' as an object of key -> polarity, "
+            f"got {categories!r}"
+        )
+    for key, polarity in categories.items():
+        if key not in label_set.keys:
+            raise AnnotationError(
+                f"{where}: expected a category of v{label_set.version} "
+                f"{label_set.keys}, got {key!r}"
+            )
+        if polarity not in label_set.polarities:
+            raise AnnotationError(
+                f"{where}: expected polarity of {key!r} in {label_set.polarities}, "
+                f"got {polarity!r}"
+            )
+
+    return Annotation(
+        id=raw["id"],
+        sentiment=sentiment,
+        categories=dict(categories),
+        annotator=str(raw.get("annotator") or ""),
+        note=str(raw.get("note") or ""),
+    )
+
+
+def read_annotations(path: Path, label_set: LabelSet) -> list[Annotation]:
+    """All annotations of a JSON-lines file; a duplicate id is an error."""
+    annotations: list[Annotation] = []
+    seen: set[str] = set()
+    with Path(path).open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise AnnotationError(f"{where}: not valid JSON ({error})") from error
+
+            annotation = parse_annotation(raw, label_set, where)
+            if annotation.id in seen:
+                raise AnnotationError(f"{where}: id {annotation.id!r} appears twice")
+            seen.add(annotation.id)
+            annotations.append(annotation)
+    return annotations
+
+
+def write_annotations(path: Path, annotations: Iterable[Annotation]) -> int:
+    count = 0
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for annotation in annotations:
+            handle.write(json.dumps(annotation.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def load_hand_labels(label_set: LabelSet) -> list[Annotation]:
+    """The project's main hand-annotated set for ``label_set``."""
+    return read_annotations(
+        data_folder(label_set.version) / "annotations.jsonl", label_set
+    )
+
+
+def load_second_pass(label_set: LabelSet) -> list[Annotation]:
+    """Independent second labels of a subset, for the agreement study."""
+    path = data_folder(label_set.version) / "second-pass.jsonl"
+    return read_annotations(path, label_set)

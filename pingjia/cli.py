@@ -1,0 +1,35 @@
+"""The ``pingjia`` command: composes the CLI of each package."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from labels.cli import app as labels_app
+from model.cli import app as encoder_app
+from training.cli import corpus_app
+
+app = typer.Typer(
+    help="pingjia 评价: what Chinese customer feedback is about.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(encoder_app, name="encoder")
+app.add_typer(labels_app, name="labels")
+app.add_typer(corpus_app, name="corpus")
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+) -> None:
+    """Set up logging once, here: library modules only get their loggers."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,117 @@
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from labels.agreement import agreement
+from labels.annotations import (
+    Annotation,
+    AnnotationError,
+    load_hand_labels,
+    load_second_pass,
+    read_annotations,
+    write_annotations,
+)
+from labels.taxonomy import load_label_set
+
+V1 = load_label_set("1")
+
+
+def test_hand_labels_cover_every_source_with_3000_comments():
+    annotations = load_hand_labels(V1)
+    sources = Counter(a.id.split("-")[0] for a in annotations)
+
+    assert len(annotations) >= 3000
+    assert set(sources) == {"waimai", "hotel", "shopping", "zhijiang", "helpdesk"}
+    assert sources["helpdesk"] >= 600 and sources["waimai"] >= 600
+
+
+def test_hand_label_files_hold_no_comment_text():
+    # Notes are short English reasons; Chinese text would be a copied comment.
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for annotation in load_hand_labels(V1) + load_second_pass(V1):
+        assert not cjk.search(annotation.note), annotation.id
+
+
+def test_second_pass_is_independent_and_overlaps_main_set():
+    first = {a.id: a for a in load_hand_labels(V1)}
+    second = load_second_pass(V1)
+
+    assert len(second) >= 300
+    assert all(a.id in first for a in second)
+    assert all(first[a.id].annotator != a.annotator for a in second)
+
+
+def _write(tmp_path, *records):
+    path = tmp_path / "a.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"id": "x-1", "sentiment": "happy"}, "expected 'sentiment' in"),
+        ({"sentiment": "positive"}, "expected a non-empty 'id'"),
+        (
+            {"id": "x-1", "sentiment": "positive", "categories": {"taste": "positive"}},
+            "got 'taste'",
+        ),
+        (
+            {"id": "x-1", "sentiment": "positive", "categories": {"speed": "good"}},
+            "expected polarity of 'speed'",
+        ),
+        (
+            {"id": "x-1", "sentiment": "positive", "categories": ["speed"]},
+            "expected 'categories' as an object",
+        ),
+    ],
+)
+def test_read_annotations_names_the_bad_field(tmp_path, record, message):
+    path = _write(tmp_path, record)
+
+    with pytest.raises(AnnotationError, match=re.escape(message)) as error:
+        read_annotations(path, V1)
+    assert ":1:" in str(error.value) or "a.jsonl:1" in str(error.value)
+
+
+def test_read_annotations_rejects_duplicate_id(tmp_path):
+    record = {"id": "x-1", "sentiment": "neutral", "categories": {}}
+    path = _write(tmp_path, record, record)
+
+    with pytest.raises(AnnotationError, match="appears twice"):
+        read_annotations(path, V1)
+
+
+def test_write_then_read_annotations_round_trip(tmp_path):
+    items = [
+        Annotation("waimai-1", "negative", {"speed": "negative"}, "a"),
+        Annotation("hotel-2", "neutral", {}, "b", note="a plain question"),
+    ]
+    path = tmp_path / "out.jsonl"
+    write_annotations(path, items)
+
+    assert read_annotations(path, V1) == items
+
+
+def test_agreement_perfect_and_disagreeing_annotators():
+    first = [
+        Annotation("a", "positive", {"speed": "positive"}),
+        Annotation("b", "negative", {"product": "negative"}),
+        Annotation("c", "negative", {"price": "negative"}),
+    ]
+    same = agreement(first, first, V1)
+    second = [
+        Annotation("a", "positive", {"speed": "negative"}),
+        Annotation("b", "positive", {}),
+        Annotation("c", "negative", {"price": "negative"}),
+    ]
+    report = agreement(first, second, V1)
+    product = next(c for c in report.categories if c.key == "product")
+    speed = next(c for c in report.categories if c.key == "speed")
+
+    assert same.sentiment_kappa == 1.0 and same.exact_match == 1.0
+    assert report.exact_match == pytest.approx(1 / 3)
+    assert product.kappa < 0.5 and product.both == 0
+    assert speed.polarity_agreement == 0.0
