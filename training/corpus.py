@@ -184,30 +184,48 @@ def _iter_helpdesk(folder: Path) -> Iterator[dict[str, Any]]:
 
 def iter_source(source: str, data_dir: Path) -> Iterator[dict[str, Any]]:
     """Rows of one source, before de-duplication and splitting."""
-    readers = {
-        "waimai": lambda: _iter_sentiment_csv(
-            data_dir / "waimai_10k" / "waimai_10k.csv", "waimai"
-        ),
-        "hotel": lambda: _iter_sentiment_csv(
-            data_dir / "ChnSentiCorp_htl_all" / "ChnSentiCorp_htl_all.csv", "hotel"
-        ),
-        "shopping": lambda: _iter_sentiment_csv(
-            data_dir / "online_shopping_10_cats" / "online_shopping_10_cats.csv",
-            "shopping",
-        ),
-        "zhijiang": lambda: _iter_zhijiang(data_dir / "zhijiang2019_ecomm"),
-        "helpdesk": lambda: _iter_helpdesk(data_dir / "stc3_helpdesk"),
-    }
-    if source not in readers:
+    if source not in SOURCE_FOLDERS:
         raise ValueError(f"expected one of {SOURCES}, got source {source!r}")
 
-    return readers[source]()
+    folder = data_dir / SOURCE_FOLDERS[source]
+    if source == "zhijiang":
+        return _iter_zhijiang(folder)
+    if source == "helpdesk":
+        return _iter_helpdesk(folder)
+    return _iter_sentiment_csv(folder / f"{SOURCE_FOLDERS[source]}.csv", source)
+
+
+SOURCE_FOLDERS = {
+    "waimai": "waimai_10k",
+    "hotel": "ChnSentiCorp_htl_all",
+    "shopping": "online_shopping_10_cats",
+    "zhijiang": "zhijiang2019_ecomm",
+    "helpdesk": "stc3_helpdesk",
+}
+
+
+def available_sources(data_dir: Path, sources: tuple[str, ...]) -> tuple[str, ...]:
+    """The requested sources whose folder exists; a missing one is a warning."""
+    present = tuple(s for s in sources if (data_dir / SOURCE_FOLDERS[s]).is_dir())
+    for source in sorted(set(sources) - set(present)):
+        logger.warning(
+            "no %s folder in %s; source %r left out",
+            SOURCE_FOLDERS[source],
+            data_dir,
+            source,
+        )
+    if not present:
+        raise FileNotFoundError(
+            f"expected at least one of {sorted(SOURCE_FOLDERS.values())} in "
+            f"{str(data_dir)!r}, found none; set PINGJIA_DATA to the data folder"
+        )
+    return present
 
 
 def _iter_corpus(
     data_dir: Path, sources: tuple[str, ...], ratios: SplitRatios
 ) -> Iterator[dict[str, Any]]:
-    for source in sources:
+    for source in available_sources(data_dir, sources):
         seen: set[str] = set()
         kept = 0
         for row in iter_source(source, data_dir):

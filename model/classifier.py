@@ -1,0 +1,141 @@
+"""The feedback classifier: a pretrained encoder with three heads.
+
+- presence: one logit per category (multi-label, sigmoid)
+- polarity: three logits per category (softmax), read only where present
+- sentiment: three logits for the whole comment (softmax)
+
+All heads read the same comment vector: the mean of the encoder's token
+vectors over every window of the comment (model.windows).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from model.config import ClassifierConfig
+from model.windows import WindowBatch, pad_windows, pool_windows, split_windows
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.safetensors"
+ENCODER_CONFIG_DIR = "encoder"
+
+
+class FeedbackClassifier(nn.Module):
+    def __init__(self, config: ClassifierConfig, encoder: nn.Module) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        categories = len(config.categories)
+
+        self.dropout = nn.Dropout(config.dropout)
+        self.presence = nn.Linear(hidden, categories)
+        self.polarity = nn.Linear(hidden, categories * len(config.polarities))
+        self.sentiment = nn.Linear(hidden, len(config.sentiments))
+
+    def embed(self, batch: WindowBatch) -> torch.Tensor:
+        """Comment vectors. -> (comments, hidden)"""
+        hidden = self.encoder(
+            input_ids=batch.input_ids, attention_mask=batch.attention_mask
+        ).last_hidden_state
+        return pool_windows(hidden, batch.attention_mask, batch.owner, batch.comments)
+
+    def heads(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        pooled = self.dropout(pooled)
+        polarity = self.polarity(pooled).view(
+            pooled.shape[0], len(self.config.categories), len(self.config.polarities)
+        )
+        return {
+            "presence": self.presence(pooled),  # (b, K)
+            "polarity": polarity,  # (b, K, P)
+            "sentiment": self.sentiment(pooled),  # (b, S)
+        }
+
+    def forward(self, batch: WindowBatch) -> dict[str, torch.Tensor]:
+        return self.heads(self.embed(batch))
+
+
+class WindowTokenizer:
+    """Texts -> :class:`WindowBatch`, using the encoder's own tokenizer."""
+
+    def __init__(self, tokenizer, config: ClassifierConfig) -> None:
+        self.tokenizer = tokenizer
+        self.config = config
+        self.prefix_ids = tokenizer(config.query_prefix, add_special_tokens=False)[
+            "input_ids"
+        ]
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        # verbose=False: a comment longer than the encoder's 512 positions is
+        # expected here, it is cut into windows below.
+        return self.tokenizer(list(texts), add_special_tokens=False, verbose=False)[
+            "input_ids"
+        ]
+
+    def windows(
+        self, token_ids: list[list[int]], max_windows: int | None = None
+    ) -> WindowBatch:
+        windows, owners, truncated = split_windows(
+            token_ids,
+            self.prefix_ids,
+            bos=self.tokenizer.cls_token_id,
+            eos=self.tokenizer.sep_token_id,
+            window_tokens=self.config.window_tokens,
+            max_windows=max_windows or self.config.max_windows,
+        )
+        return pad_windows(
+            windows, owners, self.tokenizer.pad_token_id, len(token_ids), truncated
+        )
+
+    def __call__(self, texts: list[str], max_windows: int | None = None) -> WindowBatch:
+        return self.windows(self.token_ids(texts), max_windows)
+
+
+def load_encoder(name_or_path: str) -> nn.Module:
+    from transformers import AutoModel
+
+    kwargs = {}
+    if _is_bert(name_or_path):
+        kwargs["add_pooling_layer"] = False
+    return AutoModel.from_pretrained(name_or_path, **kwargs)
+
+
+def _is_bert(name_or_path: str) -> bool:
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(name_or_path).model_type == "bert"
+
+
+def save_classifier(model: FeedbackClassifier, tokenizer, folder: Path) -> None:
+    """Weights, encoder architecture, tokenizer and pingjia.json into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, folder / WEIGHTS_FILE)
+    model.encoder.config.save_pretrained(folder / ENCODER_CONFIG_DIR)
+    tokenizer.save_pretrained(folder)
+    model.config.save(folder)
+
+
+def load_classifier_module(folder: Path) -> tuple[FeedbackClassifier, object]:
+    """Rebuild a saved classifier offline: no hub, no base encoder needed."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    folder = Path(folder)
+    config = ClassifierConfig.load(folder)
+    encoder_config = AutoConfig.from_pretrained(folder / ENCODER_CONFIG_DIR)
+    kwargs = {"add_pooling_layer": False} if encoder_config.model_type == "bert" else {}
+    encoder = AutoModel.from_config(encoder_config, **kwargs)
+
+    model = FeedbackClassifier(config, encoder)
+    model.load_state_dict(load_file(folder / WEIGHTS_FILE), strict=True)
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    logger.info("loaded classifier from %s", folder)
+    return model, tokenizer

@@ -1,0 +1,82 @@
+"""The classifier's own configuration, saved as ``pingjia.json`` in every model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "pingjia.json"
+
+
+@dataclass
+class ClassifierConfig:
+    """What a saved classifier needs to rebuild its heads and read its inputs."""
+
+    base_encoder: str
+    label_set_version: str
+    categories: list[str]
+    polarities: list[str]
+    sentiments: list[str]
+    # Long comments are cut into windows of this many tokens (special tokens and
+    # the "query: " prefix included) and their token vectors pooled together,
+    # so the whole text counts; see model.windows.
+    window_tokens: int = 128
+    max_windows: int = 16
+    query_prefix: str = "query: "
+    dropout: float = 0.1
+    kind: str = "transformer"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.window_tokens < 8:
+            raise ValueError(f"expected window_tokens >= 8, got {self.window_tokens!r}")
+        if not self.categories:
+            raise ValueError("expected at least one category, got none")
+
+    def save(self, folder: Path) -> None:
+        path = Path(folder) / CONFIG_FILE
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> ClassifierConfig:
+        path = Path(folder) / CONFIG_FILE
+        if not path.exists():
+            raise FileNotFoundError(
+                f"expected a pingjia model folder with {CONFIG_FILE} at "
+                f"{str(folder)!r}, found none; train one with `pingjia train`"
+            )
+        return cls(**json.loads(path.read_text("utf-8")))
+
+
+@dataclass
+class Calibration:
+    """Temperatures (logit divisors) and per-category decision thresholds."""
+
+    presence_temperature: list[float]
+    polarity_temperature: float = 1.0
+    sentiment_temperature: float = 1.0
+    thresholds: list[float] = field(default_factory=list)
+    # A comment is flagged for review when its sentiment score is below this,
+    # or a category score lies within review_margin of its threshold.
+    review_sentiment_below: float = 0.6
+    review_margin: float = 0.1
+
+    @classmethod
+    def identity(cls, categories: int) -> Calibration:
+        return cls(
+            presence_temperature=[1.0] * categories, thresholds=[0.5] * categories
+        )
+
+    def save(self, folder: Path) -> None:
+        (Path(folder) / "calibration.json").write_text(
+            json.dumps(asdict(self), indent=2), "utf-8"
+        )
+
+    @classmethod
+    def load(cls, folder: Path, categories: int) -> Calibration:
+        path = Path(folder) / "calibration.json"
+        if not path.exists():
+            return cls.identity(categories)
+        return cls(**json.loads(path.read_text("utf-8")))

