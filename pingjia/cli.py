@@ -8,7 +8,8 @@ import typer
 
 from labels.cli import app as labels_app
 from model.cli import app as encoder_app
-from training.cli import corpus_app
+from serving.cli import classify_command, serve_command
+from training.cli import corpus_app, evaluate_command, train_command
 
 app = typer.Typer(
     help="pingjia 评价: what Chinese customer feedback is about.",
@@ -18,6 +19,10 @@ app = typer.Typer(
 app.add_typer(encoder_app, name="encoder")
 app.add_typer(labels_app, name="labels")
 app.add_typer(corpus_app, name="corpus")
+app.command("train")(train_command)
+app.command("evaluate")(evaluate_command)
+app.command("classify")(classify_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -1,0 +1,134 @@
+"""Benchmark of the classification service (issue 4), run by hand:
+
+    .venv/bin/python benchmarks/serving.py [--model DIR] [--quantize]
+
+Prints comments/s in-process at batch sizes 1, 8, 32, 128; then through HTTP
+against a real `pingjia serve` process on loopback with 1, 8 and 32 concurrent
+clients (one comment per request), with p50/p99 latency; then the server's
+peak resident memory. Comments are real waimai and helpdesk test comments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from model.encoder import default_model_dir  # noqa: E402
+from model.predict import load_model, predict, set_threads  # noqa: E402
+from training.corpus import load_corpus  # noqa: E402
+
+PINGJIA = str(Path(sys.executable).with_name("pingjia"))
+
+
+def real_comments(count: int) -> list[str]:
+    corpus = load_corpus(sources=("waimai", "helpdesk"))
+    test = corpus.filter(lambda s: s == "test", input_columns="split")
+    texts = test.shuffle(seed=0)["text"]
+    return [t for t in texts if len(t) <= 200][:count]
+
+
+def in_process(model_dir: Path, texts: list[str], quantize: bool) -> None:
+    set_threads(None)
+    model = load_model(model_dir, quantize=quantize)
+    predict(model, texts[:16])  # warm-up
+    print(f"\nin-process ({'int8' if quantize else 'fp32'}), {len(texts)} comments")
+    print(f"{'batch':>6} {'comments/s':>12}")
+    for batch in (1, 8, 32, 128):
+        n = min(len(texts), 64 if batch == 1 else len(texts))
+        started = time.perf_counter()
+        for i in range(0, n, batch):
+            predict(model, texts[i : i + batch])
+        rate = n / (time.perf_counter() - started)
+        print(f"{batch:>6} {rate:>12.1f}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def http_load(base: str, texts: list[str], clients: int, per_client: int):
+    latencies: list[float] = []
+
+    async def client(offset: int, http: httpx.AsyncClient) -> None:
+        for i in range(per_client):
+            text = texts[(offset * per_client + i) % len(texts)]
+            started = time.perf_counter()
+            reply = await http.post(
+                f"{base}/v1/classify", json={"comments": [{"text": text}]}
+            )
+            reply.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(c, http) for c in range(clients)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
+    return len(latencies) / elapsed, statistics.median(latencies), p99
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def through_http(model_dir: Path, texts: list[str], quantize: bool) -> None:
+    port = free_port()
+    env = {**os.environ, "PINGJIA_QUANTIZE": "true" if quantize else "false"}
+    server = subprocess.Popen(
+        [PINGJIA, "serve", "--model", str(model_dir), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        asyncio.run(http_load(base, texts, 1, 10))  # warm-up
+        print("\nHTTP, one comment per request")
+        print(f"{'clients':>8} {'comments/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
+        for clients, per_client in ((1, 100), (8, 40), (32, 20)):
+            rate, p50, p99 = asyncio.run(http_load(base, texts, clients, per_client))
+            print(f"{clients:>8} {rate:>12.1f} {1000 * p50:>9.1f} {1000 * p99:>9.1f}")
+        print(f"\nserver peak RSS: {peak_rss_mib(server.pid):.0f} MiB")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="pingjia serving benchmark")
+    parser.add_argument("--model", type=Path, default=default_model_dir())
+    parser.add_argument("--quantize", action="store_true")
+    args = parser.parse_args()
+
+    texts = real_comments(512)
+    in_process(args.model, texts, args.quantize)
+    through_http(args.model, texts, args.quantize)
+
+
+if __name__ == "__main__":
+    main()

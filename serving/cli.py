@@ -1,0 +1,113 @@
+"""``pingjia classify`` (and later ``serve``): use a trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from model.encoder import default_model_dir
+from model.predict import load_model, set_threads
+from serving.classify import classify_file
+from serving.records import format_of, write_records
+
+
+def resolve_model_dir(model: Path | None) -> Path:
+    folder = model or default_model_dir()
+    if not (folder / "pingjia.json").exists():
+        raise typer.BadParameter(
+            f"expected a trained model at {str(folder)!r}, found none; run "
+            "`pingjia train` (or bash scripts/start.sh) first, or pass --model",
+            param_hint="--model",
+        )
+    return folder
+
+
+def classify_command(
+    input: str = typer.Argument(
+        ..., help="JSON lines, CSV or Parquet with a 'text' field; '-' for stdin."
+    ),
+    output: str = typer.Option(
+        "-",
+        "--output",
+        "-o",
+        help="Where to write; format by extension, '-' for stdout.",
+    ),
+    model: Path = typer.Option(None, help="Model folder (default: the default model)."),
+    all_scores: bool = typer.Option(
+        False, help="Report every category's score, present or not."
+    ),
+    threads: int = typer.Option(0, help="CPU threads (0: all cores)."),
+) -> None:
+    """Label each record with sentiment and categories; bad rows are skipped."""
+    for path in (input, output):
+        try:
+            format_of(path)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+    if input != "-" and not Path(input).exists():
+        raise typer.BadParameter(f"no such file: {input!r}", param_hint="INPUT")
+
+    set_threads(threads or None)
+    loaded = load_model(resolve_model_dir(model))
+    result = classify_file(loaded, input, progress=output != "-")
+    write_records(output, result.records)
+
+    if result.errors:
+        for error in result.errors[:20]:
+            typer.echo(f"row {error.row}: {error.reason}", err=True)
+        if output != "-":
+            errors_path = Path(output).with_suffix(".errors.jsonl")
+            errors_path.write_text(
+                "".join(
+                    json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"
+                    for e in result.errors
+                ),
+                "utf-8",
+            )
+            typer.echo(
+                f"{len(result.errors)} bad rows skipped, listed in {errors_path}",
+                err=True,
+            )
+    typer.echo(
+        f"{len(result.records)} rows labelled, {len(result.errors)} skipped", err=True
+    )
+
+
+def serve_command(
+    host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+    model: Path = typer.Option(None, help="Model folder (default: the default model)."),
+    threads: int = typer.Option(None, help="CPU threads for the model (0: all cores)."),
+    quantize: bool = typer.Option(
+        None, help="int8-quantise the model's Linear layers."
+    ),
+) -> None:
+    """Start the HTTP API; settings also come from PINGJIA_* variables."""
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.settings import ServingSettings
+
+    overrides = {
+        "host": host,
+        "port": port,
+        "model_path": model,
+        "threads": threads,
+        "quantize": quantize,
+    }
+    settings = ServingSettings(**{k: v for k, v in overrides.items() if v is not None})
+    resolve_model_dir(settings.model_path)
+    typer.echo(
+        f"serving {settings.model_path} on http://{settings.host}:{settings.port}"
+        f" (API docs: http://{settings.host}:{settings.port}/docs)",
+        err=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+    )

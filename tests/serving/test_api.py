@@ -1,0 +1,148 @@
+"""The HTTP API in-process, with the tiny model: shapes, limits, errors."""
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from model.predict import load_model
+from serving.app import create_app
+from serving.settings import ServingSettings
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model):
+    folder, _ = tiny_model
+    settings = ServingSettings(
+        model_path=folder, max_comments=5, max_chars=50, max_body_bytes=4096
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_classify_returns_results_in_order_with_versions(client, tiny_model):
+    comments = [
+        {"id": "a", "text": "送得太慢了"},
+        {"text": "很好吃😋！！", "agent": "李四"},
+    ]
+
+    response = client.post("/v1/classify", json={"comments": comments})
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["model_version"] == load_model(tiny_model[0]).version
+    assert body["label_set_version"] == "1"
+    assert [r["text"] for r in body["results"]] == ["送得太慢了", "很好吃😋！！"]
+    assert body["results"][0]["id"] == "a" and body["results"][1]["agent"] == "李四"
+    assert body["results"][0]["sentiment"]["label"] in (
+        "positive",
+        "negative",
+        "neutral",
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "comments"),  # missing field
+        ({"comments": "送得太慢了"}, "comments"),  # wrong type
+        ({"comments": []}, "comments"),  # empty list
+        ({"comments": [{"id": "a"}]}, "text"),  # missing text
+        ({"comments": [{"text": 5}]}, "text"),  # wrong type of text
+        ({"comments": [{"text": None}]}, "text"),
+    ],
+)
+def test_classify_invalid_body_is_422_naming_the_field(client, payload, field):
+    response = client.post("/v1/classify", json=payload)
+
+    assert response.status_code == 422
+    assert field in str(response.json()["detail"])
+
+
+def test_classify_blank_text_is_422_naming_the_comment(client):
+    response = client.post(
+        "/v1/classify", json={"comments": [{"text": "好"}, {"text": " \u3000 "}]}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("comments[1].text is empty")
+
+
+def test_classify_too_many_comments_is_413_with_the_limit(client):
+    response = client.post("/v1/classify", json={"comments": [{"text": "好"}] * 6})
+
+    assert response.status_code == 413
+    assert "6 comments" in response.json()["detail"]
+    assert "limit is 5" in response.json()["detail"]
+
+
+def test_classify_too_long_comment_is_422_with_the_limit(client):
+    response = client.post("/v1/classify", json={"comments": [{"text": "好" * 51}]})
+
+    assert response.status_code == 422
+    assert "51 characters; the limit is 50" in response.json()["detail"]
+
+
+def test_body_over_the_limit_is_413(client):
+    response = client.post(
+        "/v1/classify",
+        content=b'{"comments": [' + b" " * 5000,
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 413
+    assert "limit of 4096 bytes" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"\xff\xfe\x00", b"[]", b"null"])
+def test_malformed_json_is_a_client_error_not_500(client, body):
+    response = client.post(
+        "/v1/classify", content=body, headers={"content-type": "application/json"}
+    )
+
+    # 400 when the bytes are not JSON text at all, 422 when the JSON is wrong
+    assert response.status_code in (400, 422)
+    assert "Traceback" not in response.text
+
+
+def test_labels_model_health_ready_and_metrics(client):
+    labels = client.get("/v1/labels").json()
+    model = client.get("/v1/model").json()
+    client.post("/v1/classify", json={"comments": [{"text": "太贵了"}]})
+    metrics = client.get("/metrics").text
+
+    assert labels["version"] == "1"
+    assert labels["categories"][0]["zh"] == "服务态度"
+    assert model["label_set_version"] == "1" and "thresholds" in model
+    assert client.get("/healthz").json() == {"status": "alive"}
+    assert client.get("/readyz").status_code == 200
+    assert "pingjia_comments_classified_total" in metrics
+    assert 'pingjia_requests_total{path="/v1/classify",status="200"}' in metrics
+
+
+def test_concurrent_requests_share_model_calls(tiny_model):
+    folder, _ = tiny_model
+    settings = ServingSettings(model_path=folder, batch_wait_ms=50)
+    app = create_app(settings)
+
+    async def run() -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            replies = await asyncio.gather(
+                *[
+                    http.post(
+                        "/v1/classify", json={"comments": [{"text": f"送得太慢了{i}"}]}
+                    )
+                    for i in range(16)
+                ]
+            )
+            assert all(r.status_code == 200 for r in replies)
+            return app.state.service.batcher.batches
+
+    batches = asyncio.run(run())
+
+    assert batches < 16  # 16 single-comment requests, fewer model calls

@@ -1,0 +1,65 @@
+import asyncio
+
+import pytest
+
+from serving.batcher import MicroBatcher
+
+
+def _echo(calls):
+    def predict(texts):
+        calls.append(list(texts))
+        return [{"text": t} for t in texts]
+
+    return predict
+
+
+def test_micro_batcher_groups_concurrent_submissions_in_order():
+    calls: list[list[str]] = []
+
+    async def run():
+        batcher = MicroBatcher(_echo(calls), max_batch=64, wait_ms=30)
+        batcher.start()
+        results = await asyncio.gather(
+            *(batcher.submit([f"t{i}", f"u{i}"]) for i in range(10))
+        )
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(run())
+
+    assert [r[0]["text"] for r in results] == [f"t{i}" for i in range(10)]
+    assert [r[1]["text"] for r in results] == [f"u{i}" for i in range(10)]
+    assert len(calls) < 10
+
+
+def test_micro_batcher_respects_max_batch():
+    calls: list[list[str]] = []
+
+    async def run():
+        batcher = MicroBatcher(_echo(calls), max_batch=4, wait_ms=30)
+        batcher.start()
+        await asyncio.gather(*(batcher.submit([str(i)]) for i in range(12)))
+        await batcher.stop()
+
+    asyncio.run(run())
+
+    assert max(len(c) for c in calls) <= 4
+    assert sum(len(c) for c in calls) == 12
+
+
+def test_micro_batcher_failure_reaches_the_caller_and_worker_survives():
+    def flaky(texts):
+        if "bad" in texts:
+            raise RuntimeError("model broke")
+        return [{"text": t} for t in texts]
+
+    async def run():
+        batcher = MicroBatcher(flaky, max_batch=8, wait_ms=0)
+        batcher.start()
+        with pytest.raises(RuntimeError, match="model broke"):
+            await batcher.submit(["bad"])
+        good = await batcher.submit(["good"])
+        await batcher.stop()
+        return good
+
+    assert asyncio.run(run()) == [{"text": "good"}]

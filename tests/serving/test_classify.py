@@ -1,0 +1,135 @@
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from model.predict import load_model
+from pingjia.cli import app
+from serving.classify import classify_file
+
+runner = CliRunner()
+
+
+def _jsonl(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_classify_file_skips_bad_rows_and_keeps_the_rest(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        [
+            json.dumps(
+                {"id": "a", "text": "送得太慢了", "agent": "张三"}, ensure_ascii=False
+            ),
+            '{"id": "b", "text": "broken',  # broken JSON
+            json.dumps({"id": "c"}),  # no text
+            json.dumps({"id": "d", "text": "   "}),  # blank text
+            json.dumps({"id": "e", "text": 42}),  # wrong type
+            json.dumps(["not", "an", "object"]),
+            json.dumps({"id": "f", "text": "很好吃😋"}, ensure_ascii=False),
+        ],
+    )
+
+    result = classify_file(load_model(folder), str(source), progress=False)
+
+    assert [r["id"] for r in result.records] == ["a", "f"]
+    assert result.records[0]["agent"] == "张三"  # other fields are kept
+    assert {r["model_version"] for r in result.records} == {load_model(folder).version}
+    assert [(e.row, e.reason.split(" ")[0]) for e in result.errors] == [
+        (2, "broken"),
+        (3, "missing"),
+        (4, "empty"),
+        (5, "expected"),
+        (6, "expected"),
+    ]
+
+
+def test_classify_cli_jsonl_to_csv_and_errors_file(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        [
+            json.dumps({"text": "骑手态度很好"}, ensure_ascii=False),
+            "{oops",
+        ],
+    )
+    output = tmp_path / "out.csv"
+
+    result = runner.invoke(
+        app, ["classify", str(source), "-o", str(output), "--model", str(folder)]
+    )
+
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(output)
+    assert frame["text"].tolist() == ["骑手态度很好"]
+    assert json.loads(frame["sentiment"][0])["label"] in (
+        "positive",
+        "negative",
+        "neutral",
+    )
+    errors = (tmp_path / "out.errors.jsonl").read_text("utf-8").splitlines()
+    assert json.loads(errors[0])["row"] == 2
+
+
+def test_classify_cli_csv_to_parquet(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = tmp_path / "in.csv"
+    pd.DataFrame(
+        {
+            "id": ["1", "2"],
+            "text": ["太贵了", "退款很顺利"],
+            "channel": ["app", "phone"],
+        }
+    ).to_csv(source, index=False)
+    output = tmp_path / "out.parquet"
+
+    result = runner.invoke(
+        app, ["classify", str(source), "-o", str(output), "--model", str(folder)]
+    )
+
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(output)
+    assert frame["channel"].tolist() == ["app", "phone"]
+    assert set(frame.columns) >= {
+        "sentiment",
+        "categories",
+        "model_version",
+        "label_set_version",
+    }
+
+
+def test_classify_cli_reads_stdin_and_writes_stdout(tiny_model):
+    folder, _ = tiny_model
+    lines = json.dumps({"id": "x", "text": "汤洒了"}, ensure_ascii=False) + "\n"
+
+    result = runner.invoke(app, ["classify", "-", "--model", str(folder)], input=lines)
+
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["id"] == "x" and "categories" in record
+
+
+@pytest.mark.parametrize("name", ["in.txt", "in.xlsx"])
+def test_classify_cli_rejects_unknown_input_format(tiny_model, tmp_path, name):
+    folder, _ = tiny_model
+    (tmp_path / name).write_text("x", "utf-8")
+
+    result = runner.invoke(
+        app, ["classify", str(tmp_path / name), "--model", str(folder)]
+    )
+
+    assert result.exit_code != 0
+    assert "expected a file ending in" in result.output
+
+
+def test_classify_cli_without_model_says_how_to_get_one(tmp_path):
+    source = _jsonl(tmp_path / "in.jsonl", ['{"text": "好"}'])
+
+    result = runner.invoke(
+        app, ["classify", str(source), "--model", str(tmp_path / "none")]
+    )
+
+    assert result.exit_code != 0
+    assert "pingjia train" in result.output
