@@ -115,3 +115,47 @@ def test_agreement_perfect_and_disagreeing_annotators():
     assert report.exact_match == pytest.approx(1 / 3)
     assert product.kappa < 0.5 and product.both == 0
     assert speed.polarity_agreement == 0.0
+
+
+V2 = load_label_set("2")
+
+
+def test_undecided_categories_round_trip(tmp_path):
+    path = tmp_path / "v2.jsonl"
+    moved = Annotation(
+        "waimai-0123456789abcdef",
+        "negative",
+        {"timeliness": "negative"},
+        "a",
+        undecided=("packaging", "order_accuracy"),
+    )
+
+    write_annotations(path, [moved])
+
+    assert read_annotations(path, V2) == [moved]
+    assert json.loads(path.read_text("utf-8"))["undecided"] == [
+        "packaging",
+        "order_accuracy",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("undecided", "message"),
+    [
+        (["delivery"], "expected 'undecided' as a list of categories of v2"),
+        ("packaging", "expected 'undecided' as a list"),  # a string, not a list
+        (["timeliness"], r"\['timeliness'\] both labelled and undecided"),
+    ],
+)
+def test_read_annotations_rejects_bad_undecided(tmp_path, undecided, message):
+    path = tmp_path / "v2.jsonl"
+    record = {
+        "id": "waimai-0123456789abcdef",
+        "sentiment": "negative",
+        "categories": {"timeliness": "negative"},
+        "undecided": undecided,
+    }
+    path.write_text(json.dumps(record) + "\n", "utf-8")
+
+    with pytest.raises(AnnotationError, match=message):
+        read_annotations(path, V2)
