@@ -147,12 +147,12 @@ def migration_path(old: str, new: str, folder: Path | None = None) -> MigrationP
     steps: list[LabelSet] = []
     while current.version != source.version:
         if current.migration is None:
-            lineage = " <- ".join(f"v{s.version}" for s in (*reversed(steps), current))
+            ancestors = [f"v{s.version}" for s in (*reversed(steps), current)][1:]
             raise MigrationError(
                 f"expected a chain of migrations from v{old} to v{new}, got none: "
-                f"v{new} descends from {lineage} only. Migrations go forward, from "
-                "an older version to a newer one; label or train under "
-                f"v{new} instead"
+                f"v{old} is not among the versions v{new} descends from "
+                f"({', '.join(ancestors) or 'none'}). Migrations go forward, from "
+                f"an older version to a newer one; label or train under v{new}"
             )
         steps.append(current)
         current = load_label_set(current.migration.source, folder=folder)
