@@ -68,12 +68,18 @@ def _print_distribution(version: str) -> None:
         present = Counter(k for a in items for k in a.categories)
         sentiment = Counter(a.sentiment for a in items)
         cells = " ".join(f"{present[k]:>7}" for k in label_set.keys)
-        empty = sum(not a.categories for a in items)
+        empty = sum(not a.categories and not a.undecided for a in items)
         typer.echo(
             f"{source:<10}{len(items):>6}  {cells} {empty:>6}"
             f"{sentiment['positive']:>6}{sentiment['negative']:>6}{sentiment['neutral']:>6}"
         )
 
+    undecided = Counter(k for a in annotations for k in a.undecided)
+    if undecided:
+        typer.echo(
+            "undecided since a migration (re-annotate): "
+            + ", ".join(f"{k} {n}" for k, n in undecided.most_common())
+        )
     polarity = Counter((k, p) for a in annotations for k, p in a.categories.items())
     typer.echo(
         "category polarity (pos/neg/neu): "
