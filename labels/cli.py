@@ -18,6 +18,12 @@ from labels.annotations import (
     write_annotations,
 )
 from labels.errors import LabelSetError
+from labels.label_studio import (
+    LabelStudioError,
+    export_tasks,
+    labeling_config,
+    read_export,
+)
 from labels.migrate import MigrationPath, MigrationReport, migrate_annotations
 from labels.migrate import migration_path as find_path
 from labels.taxonomy import (
@@ -245,3 +251,113 @@ def new(
     path.write_text(header + body, encoding="utf-8")
     load_label_set(version, folder=folder)  # what we wrote must load
     typer.echo(f"wrote {path}: v{version}, a copy of v{previous.version}; edit it")
+
+
+studio_app = typer.Typer(
+    help="Label Studio round trip: labeling config, tasks, import of an export.",
+    no_args_is_help=True,
+)
+app.add_typer(studio_app, name="studio")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise typer.BadParameter(
+                    f"{path}:{number}: expected a JSON object per line, got "
+                    f"{line[:40]!r} ({error})"
+                ) from error
+    return records
+
+
+def _studio_set(version: str | None):
+    return load_label_set(version or latest_version())
+
+
+def _write_or_print(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+@studio_app.command("config")
+def studio_config(
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    output: Path = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+) -> None:
+    """The labeling config XML: sentiment, and a polarity choice per category."""
+    _write_or_print(labeling_config(_studio_set(version)), output)
+
+
+@studio_app.command("tasks")
+def studio_tasks(
+    comments: Path = typer.Argument(..., help="JSON lines with 'id' and 'text'."),
+    output: Path = typer.Option(..., "--output", "-o", help="Tasks JSON to import."),
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    predictions: Path = typer.Option(
+        None, help="Labels or `pingjia classify` output (JSON lines, by id)."
+    ),
+    model_version: str = typer.Option("pingjia", help="Name of the predictions."),
+) -> None:
+    """Tasks for Label Studio, with predictions as pre-annotations."""
+    label_set = _studio_set(version)
+    by_id = {r.get("id"): r for r in _read_jsonl(predictions)} if predictions else None
+    try:
+        tasks = export_tasks(_read_jsonl(comments), label_set, by_id, model_version)
+    except LabelStudioError as error:
+        raise typer.BadParameter(str(error)) from error
+
+    _write_or_print(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", output)
+    with_predictions = sum("predictions" in t for t in tasks)
+    typer.echo(
+        f"{len(tasks)} tasks under v{label_set.version}, {with_predictions} with "
+        "pre-annotations; the file holds comment text: keep it out of the repository",
+        err=True,
+    )
+
+
+@studio_app.command("import")
+def studio_import(
+    export: Path = typer.Argument(..., help="Label Studio JSON export."),
+    output: Path = typer.Option(..., "--output", "-o", help="Agreed annotations."),
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    conflicts: Path = typer.Option(None, help="Also write every annotator's labels."),
+    show: int = typer.Option(20, help="Conflicts listed here (0: none)."),
+) -> None:
+    """Read annotations back; report agreement and list conflicts by id."""
+    label_set = _studio_set(version)
+    try:
+        result = read_export(json.loads(export.read_text("utf-8")), label_set)
+    except (LabelStudioError, json.JSONDecodeError) as error:
+        raise typer.BadParameter(str(error), param_hint="EXPORT") from error
+
+    write_annotations(output, result.agreed)
+    typer.echo(
+        f"{len(result.by_task)} labelled tasks: {len(result.agreed)} agreed, written "
+        f"to {output}; {len(result.conflicts)} conflicts; {result.unlabelled} "
+        f"without annotations; {result.cancelled} cancelled annotations left out"
+    )
+    if result.report:
+        typer.echo(f"\nagreement of the first two annotators on {result.report.items}")
+        print_agreement(result.report)
+    for conflict in result.conflicts[:show]:
+        typer.echo(f"conflict {conflict.describe()}")
+    if conflicts:
+        everyone = [a for labels in result.by_task.values() for a in labels]
+        _write_all(conflicts, everyone)
+
+
+def _write_all(path: Path, annotations: list) -> None:
+    # one line per annotator and task: ids repeat, so not an annotations file
+    lines = [json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in annotations]
+    path.write_text("".join(lines), encoding="utf-8")
+    typer.echo(f"every annotator's labels in {path}")
