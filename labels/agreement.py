@@ -48,10 +48,12 @@ def agreement(
 
     per_category = []
     for key in label_set.keys:
-        one = [key in a.categories for a, _ in pairs]
-        two = [key in b.categories for _, b in pairs]
+        # a category left undecided by a migration was not judged: leave it out
+        judged = [(a, b) for a, b in pairs if key not in a.undecided + b.undecided]
+        one = [key in a.categories for a, _ in judged]
+        two = [key in b.categories for _, b in judged]
         shared = [
-            (a, b) for a, b in pairs if key in a.categories and key in b.categories
+            (a, b) for a, b in judged if key in a.categories and key in b.categories
         ]
         same = sum(a.categories[key] == b.categories[key] for a, b in shared)
         per_category.append(

@@ -1,7 +1,9 @@
 """Hand annotations: one JSON line per comment id, checked against a label set.
 
 A line reads ``{"id": ..., "sentiment": ..., "categories": {key: polarity},
-"annotator": ...}``. Files hold ids and labels only, never comment text.
+"annotator": ...}``, plus ``"undecided": [key, ...]`` for categories that a
+migration left open (see :mod:`labels.migrate`): nobody has said yet whether they
+apply. Files hold ids and labels only, never comment text.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Annotation:
     categories: dict[str, str] = field(default_factory=dict)
     annotator: str = ""
     note: str = ""
+    undecided: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -38,6 +41,8 @@ class Annotation:
             "categories": dict(sorted(self.categories.items())),
             "annotator": self.annotator,
         }
+        if self.undecided:
+            record["undecided"] = list(self.undecided)
         if self.note:
             record["note"] = self.note
         return record
@@ -86,7 +91,26 @@ def parse_annotation(raw: Any, label_set: LabelSet, where: str) -> Annotation:
         categories=dict(categories),
         annotator=str(raw.get("annotator") or ""),
         note=str(raw.get("note") or ""),
+        undecided=_parse_undecided(raw, label_set, where),
     )
+
+
+def _parse_undecided(raw: dict, label_set: LabelSet, where: str) -> tuple[str, ...]:
+    undecided = raw.get("undecided", [])
+    if not isinstance(undecided, list) or any(
+        k not in label_set.keys for k in undecided
+    ):
+        raise AnnotationError(
+            f"{where}: expected 'undecided' as a list of categories of "
+            f"v{label_set.version} {label_set.keys}, got {undecided!r}"
+        )
+    both = sorted(set(undecided) & set(raw.get("categories", {})))
+    if both:
+        raise AnnotationError(
+            f"{where}: {both} both labelled and undecided; drop them from "
+            "'undecided' once decided"
+        )
+    return tuple(undecided)
 
 
 def read_annotations(path: Path, label_set: LabelSet) -> list[Annotation]:

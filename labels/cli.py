@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import typer
+import yaml
 
-from labels.agreement import agreement
-from labels.annotations import load_hand_labels, load_second_pass
-from labels.taxonomy import DEFAULT_VERSION, load_label_set
+from labels.agreement import AgreementReport, agreement
+from labels.annotations import (
+    AnnotationError,
+    load_hand_labels,
+    load_second_pass,
+    read_annotations,
+    write_annotations,
+)
+from labels.errors import LabelSetError
+from labels.label_studio import (
+    LabelStudioError,
+    export_tasks,
+    labeling_config,
+    read_export,
+)
+from labels.migrate import MigrationPath, MigrationReport, migrate_annotations
+from labels.migrate import migration_path as find_path
+from labels.taxonomy import (
+    DEFAULT_VERSION,
+    latest_version,
+    load_label_set,
+    sets_folder,
+)
 
 app = typer.Typer(help="Label sets, annotations and agreement.", no_args_is_help=True)
 
@@ -52,12 +74,18 @@ def _print_distribution(version: str) -> None:
         present = Counter(k for a in items for k in a.categories)
         sentiment = Counter(a.sentiment for a in items)
         cells = " ".join(f"{present[k]:>7}" for k in label_set.keys)
-        empty = sum(not a.categories for a in items)
+        empty = sum(not a.categories and not a.undecided for a in items)
         typer.echo(
             f"{source:<10}{len(items):>6}  {cells} {empty:>6}"
             f"{sentiment['positive']:>6}{sentiment['negative']:>6}{sentiment['neutral']:>6}"
         )
 
+    undecided = Counter(k for a in annotations for k in a.undecided)
+    if undecided:
+        typer.echo(
+            "undecided since a migration (re-annotate): "
+            + ", ".join(f"{k} {n}" for k, n in undecided.most_common())
+        )
     polarity = Counter((k, p) for a in annotations for k, p in a.categories.items())
     typer.echo(
         "category polarity (pos/neg/neu): "
@@ -74,6 +102,11 @@ def _print_agreement(version: str) -> None:
         load_hand_labels(label_set), load_second_pass(label_set), label_set
     )
     typer.echo(f"\nagreement of two independent annotations on {report.items} comments")
+    print_agreement(report)
+
+
+def print_agreement(report: AgreementReport) -> None:
+    """The agreement table: kappa and counts per category, then the summary."""
     typer.echo(
         f"{'category':<16}{'kappa':>7}{'first':>7}{'second':>7}{'both':>6}{'pol.agree':>11}"
     )
@@ -101,3 +134,230 @@ def stats(
     """Counts and label distribution per source, and inter-annotator agreement."""
     _print_distribution(version)
     _print_agreement(version)
+
+
+def _path(old: str, new: str) -> MigrationPath:
+    try:
+        return find_path(old, new)
+    except (LabelSetError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error)) from error
+
+
+@app.command()
+def diff(
+    old: str = typer.Argument(..., metavar="OLD", help="Version migrated from."),
+    new: str = typer.Argument(..., metavar="NEW", help="A later version."),
+) -> None:
+    """What changes from OLD to NEW: each step's operations, kept categories."""
+    path = _path(old, new)
+    previous = path.source
+    for step in path.steps:
+        typer.echo(f"v{previous.version} -> v{step.version}")
+        for operation in step.migration.operations:
+            why = f"  ({operation.note})" if operation.note else ""
+            typer.echo(f"  {operation.describe()}{why}")
+        consumed = {k for o in step.migration.operations for k in o.sources}
+        kept = [k for k in previous.keys if k not in consumed]
+        typer.echo(f"  kept    {', '.join(kept) or '-'}")
+        for key in kept:
+            if previous.category(key).definition != step.category(key).definition:
+                typer.echo(f"  {key}: definition changed")
+        previous = step
+    if not path.steps:
+        typer.echo(f"v{old} and v{new} are the same version; nothing changes")
+
+
+def _print_migration(report: MigrationReport, output: Path, show_ids: int) -> None:
+    typer.echo(
+        f"{report.annotations} annotations moved from v{report.source} to "
+        f"v{report.target} into {output}; {report.changed} changed"
+    )
+    typer.echo(f"{len(report.undecided_ids)} with undecided categories")
+    for key, count in report.undecided.most_common():
+        typer.echo(f"  {key:<16}{count:>6} undecided: re-annotate or re-predict")
+    if report.conflicts:
+        typer.echo(f"{len(report.conflict_ids)} merged from opposite polarities")
+        for key, count in report.conflicts.most_common():
+            typer.echo(f"  {key:<16}{count:>6} set neutral: worth a second look")
+    for label, ids in (
+        ("undecided", report.undecided_ids),
+        ("conflict", report.conflict_ids),
+    ):
+        if ids and show_ids:
+            typer.echo(f"{label} ids: {' '.join(ids[:show_ids])}")
+
+
+@app.command()
+def migrate(
+    input: Path = typer.Argument(..., help="Annotations (JSON lines) under --from."),
+    source: str = typer.Option(..., "--from", help="Version of INPUT."),
+    target: str = typer.Option(..., "--to", help="Version to move to."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write."),
+    show_ids: int = typer.Option(10, help="Ids listed per kind (0: none)."),
+) -> None:
+    """Move an annotations file to a later version; report what became undecided."""
+    if output.resolve() == input.resolve():
+        raise typer.BadParameter(
+            f"expected an OUTPUT other than INPUT, got {str(output)!r} for both; "
+            "the file under the old version is the record of what was labelled",
+            param_hint="--output",
+        )
+    path = _path(source, target)
+    try:
+        annotations = read_annotations(input, path.source)
+    except (AnnotationError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error), param_hint="INPUT") from error
+
+    migrated, report = migrate_annotations(annotations, path)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_annotations(output, migrated)
+    _print_migration(report, output, show_ids)
+
+
+_NEW_HEADER = """\
+# Label set v{version}, started from v{previous} by `pingjia labels new`.
+# Edit the categories, then say in migration.operations how each v{previous}
+# category maps onto them (categories named by no operation are kept):
+#   - {{op: rename, from: old, to: new}}
+#   - {{op: merge, from: [a, b], into: c}}
+#   - {{op: split, from: a, into: [b, c]}}    v{previous} labels of a: undecided
+#   - {{op: add, key: d}}                    undecided on all older labels
+#   - {{op: retire, key: e}}
+# Check with: pingjia labels diff {previous} {version}
+"""
+
+
+@app.command()
+def new(
+    sets: Path = typer.Option(
+        None, help="Folder of label sets (default: the package's)."
+    ),
+) -> None:
+    """Start the next label-set version as a copy of the latest, with no changes."""
+    folder = sets or sets_folder()
+    previous = load_label_set(latest_version(folder), folder=folder)
+    if not previous.version.isdigit():
+        raise typer.BadParameter(
+            f"expected the latest version to be a number, got {previous.version!r}; "
+            "write the next file by hand"
+        )
+
+    version = str(int(previous.version) + 1)
+    raw = previous.to_dict() | {"version": version}
+    raw["migration"] = {"from": previous.version, "operations": []}
+    path = folder / f"v{version}.yaml"
+    header = _NEW_HEADER.format(version=version, previous=previous.version)
+    body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=80)
+    path.write_text(header + body, encoding="utf-8")
+    load_label_set(version, folder=folder)  # what we wrote must load
+    typer.echo(f"wrote {path}: v{version}, a copy of v{previous.version}; edit it")
+
+
+studio_app = typer.Typer(
+    help="Label Studio round trip: labeling config, tasks, import of an export.",
+    no_args_is_help=True,
+)
+app.add_typer(studio_app, name="studio")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise typer.BadParameter(
+                    f"{path}:{number}: expected a JSON object per line, got "
+                    f"{line[:40]!r} ({error})"
+                ) from error
+    return records
+
+
+def _studio_set(version: str | None):
+    return load_label_set(version or latest_version())
+
+
+def _write_or_print(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}", err=True)
+
+
+@studio_app.command("config")
+def studio_config(
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    output: Path = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+) -> None:
+    """The labeling config XML: sentiment, and a polarity choice per category."""
+    _write_or_print(labeling_config(_studio_set(version)), output)
+
+
+@studio_app.command("tasks")
+def studio_tasks(
+    comments: Path = typer.Argument(..., help="JSON lines with 'id' and 'text'."),
+    output: Path = typer.Option(..., "--output", "-o", help="Tasks JSON to import."),
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    predictions: Path = typer.Option(
+        None, help="Labels or `pingjia classify` output (JSON lines, by id)."
+    ),
+    model_version: str = typer.Option("pingjia", help="Name of the predictions."),
+) -> None:
+    """Tasks for Label Studio, with predictions as pre-annotations."""
+    label_set = _studio_set(version)
+    by_id = {r.get("id"): r for r in _read_jsonl(predictions)} if predictions else None
+    try:
+        tasks = export_tasks(_read_jsonl(comments), label_set, by_id, model_version)
+    except LabelStudioError as error:
+        raise typer.BadParameter(str(error)) from error
+
+    _write_or_print(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", output)
+    with_predictions = sum("predictions" in t for t in tasks)
+    typer.echo(
+        f"{len(tasks)} tasks under v{label_set.version}, {with_predictions} with "
+        "pre-annotations; the file holds comment text: keep it out of the repository",
+        err=True,
+    )
+
+
+@studio_app.command("import")
+def studio_import(
+    export: Path = typer.Argument(..., help="Label Studio JSON export."),
+    output: Path = typer.Option(..., "--output", "-o", help="Agreed annotations."),
+    version: str = typer.Option(None, help="Label-set version (default: latest)."),
+    conflicts: Path = typer.Option(None, help="Also write every annotator's labels."),
+    show: int = typer.Option(20, help="Conflicts listed here (0: none)."),
+) -> None:
+    """Read annotations back; report agreement and list conflicts by id."""
+    label_set = _studio_set(version)
+    try:
+        result = read_export(json.loads(export.read_text("utf-8")), label_set)
+    except (LabelStudioError, json.JSONDecodeError) as error:
+        raise typer.BadParameter(str(error), param_hint="EXPORT") from error
+
+    write_annotations(output, result.agreed)
+    typer.echo(
+        f"{len(result.by_task)} labelled tasks: {len(result.agreed)} agreed, written "
+        f"to {output}; {len(result.conflicts)} conflicts; {result.unlabelled} "
+        f"without annotations; {result.cancelled} cancelled annotations left out"
+    )
+    if result.report:
+        typer.echo(f"\nagreement of the first two annotators on {result.report.items}")
+        print_agreement(result.report)
+    for conflict in result.conflicts[:show]:
+        typer.echo(f"conflict {conflict.describe()}")
+    if conflicts:
+        everyone = [a for labels in result.by_task.values() for a in labels]
+        _write_all(conflicts, everyone)
+
+
+def _write_all(path: Path, annotations: list) -> None:
+    # one line per annotator and task: ids repeat, so not an annotations file
+    lines = [json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in annotations]
+    path.write_text("".join(lines), encoding="utf-8")
+    typer.echo(f"every annotator's labels in {path}")

@@ -18,9 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from labels.migrate import MigrationPath
 from labels.taxonomy import load_label_set
 from model.predict import Model, load_model, predict, set_threads
 from serving.batcher import MicroBatcher
+from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
 from serving.schemas import ClassifyRequest, ClassifyResponse
 from serving.settings import ServingSettings
@@ -35,12 +37,25 @@ class ServiceState:
         self.batcher: MicroBatcher | None = None
         self.metrics = ServiceMetrics()
         self.card: dict[str, Any] = {}
+        self.migration: MigrationPath | None = None
+
+    @property
+    def label_set_version(self) -> str:
+        """The version the service answers in: configured, else the model's."""
+        if self.settings.label_set_version:
+            return self.settings.label_set_version
+        return self.model.config.label_set_version if self.model else "1"
 
 
 def _load(state: ServiceState, model: Model | None) -> None:
     settings = state.settings
     set_threads(settings.threads or None)
     state.model = model or load_model(settings.model_path, quantize=settings.quantize)
+    state.migration = plan_label_sets(
+        state.model.config.label_set_version,
+        settings.label_set_version,
+        str(settings.model_path),
+    )
     state.card = _model_card(state)
     logger.info(
         "model %s loaded (label set v%s) from %s",
@@ -60,6 +75,7 @@ def _model_card(state: ServiceState) -> dict[str, Any]:
         "kind": model.config.kind,
         "base_encoder": model.config.base_encoder,
         "label_set_version": model.config.label_set_version,
+        "served_label_set_version": state.label_set_version,
         "categories": model.config.categories,
         "thresholds": dict(
             zip(model.config.categories, model.calibration.thresholds, strict=True)
@@ -113,7 +129,10 @@ def create_app(
 
 def _predict_batch(state: ServiceState, texts: list[str]) -> list[dict[str, Any]]:
     state.metrics.batch_size.observe(len(texts))
-    return predict(state.model, texts)
+    records = predict(state.model, texts)
+    if state.migration:
+        records = [map_record(r, state.migration) for r in records]
+    return records
 
 
 def _add_middleware(app: FastAPI, state: ServiceState) -> None:
@@ -224,17 +243,18 @@ def _add_routes(app: FastAPI, state: ServiceState) -> None:
         results = [
             {**c.model_dump(), **r} for c, r in zip(body.comments, records, strict=True)
         ]
+        migrated = state.model.config.label_set_version
         return {
             "model_version": state.model.version,
-            "label_set_version": state.model.config.label_set_version,
+            "label_set_version": state.label_set_version,
+            "migrated_from": migrated if state.migration else None,
             "results": results,
         }
 
     @app.get("/v1/labels")
     async def labels() -> dict[str, Any]:
         """The label set in force: keys, Chinese and English names, definitions."""
-        version = state.model.config.label_set_version if state.model else "1"
-        return load_label_set(version).to_dict()
+        return load_label_set(state.label_set_version).to_dict()
 
     @app.get("/v1/model")
     async def model_card() -> dict[str, Any]:

@@ -75,6 +75,22 @@ def classify_command(
     )
 
 
+def check_label_set(settings) -> None:
+    """Refuse, before the server starts, a model the service cannot answer for."""
+    from model.config import ClassifierConfig
+    from serving.label_versions import LabelSetMismatch, plan_label_sets
+
+    trained_on = ClassifierConfig.load(settings.model_path).label_set_version
+    try:
+        plan_label_sets(
+            trained_on, settings.label_set_version, str(settings.model_path)
+        )
+    except LabelSetMismatch as error:
+        raise typer.BadParameter(
+            str(error), param_hint="--label-set-version"
+        ) from error
+
+
 def serve_command(
     host: str = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8000)."),
@@ -82,6 +98,9 @@ def serve_command(
     threads: int = typer.Option(None, help="CPU threads for the model (0: all cores)."),
     quantize: bool = typer.Option(
         None, help="int8-quantise the model's Linear layers."
+    ),
+    label_set_version: str = typer.Option(
+        None, help="Answer in this label-set version (default: the model's)."
     ),
 ) -> None:
     """Start the HTTP API; settings also come from PINGJIA_* variables."""
@@ -96,9 +115,11 @@ def serve_command(
         "model_path": model,
         "threads": threads,
         "quantize": quantize,
+        "label_set_version": label_set_version,
     }
     settings = ServingSettings(**{k: v for k, v in overrides.items() if v is not None})
     resolve_model_dir(settings.model_path)
+    check_label_set(settings)
     typer.echo(
         f"serving {settings.model_path} on http://{settings.host}:{settings.port}"
         f" (API docs: http://{settings.host}:{settings.port}/docs)",

@@ -36,6 +36,15 @@ class CategoryOut(BaseModel):
     sentiment_score: float
 
 
+class UndecidedOut(BaseModel):
+    label: str = Field(..., description="Category key of the label set in force.")
+    score: float | None = Field(
+        None,
+        description="Score of the model's category it was split from; none for a "
+        "category the model's label set did not have.",
+    )
+
+
 class ResultOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -43,6 +52,11 @@ class ResultOut(BaseModel):
     text: str
     sentiment: SentimentOut
     categories: list[CategoryOut]
+    undecided: list[UndecidedOut] = Field(
+        default_factory=list,
+        description="Categories the model, trained on an older label set, cannot "
+        "decide (a category it knows was split since).",
+    )
     review: bool = Field(..., description="A person should check this one.")
     truncated: bool
 
@@ -50,6 +64,9 @@ class ResultOut(BaseModel):
 class ClassifyResponse(BaseModel):
     model_version: str
     label_set_version: str
+    migrated_from: str | None = Field(
+        None, description="The model's label-set version, when outputs are migrated."
+    )
     results: list[ResultOut]
 
 

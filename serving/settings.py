@@ -20,6 +20,12 @@ class ServingSettings(BaseSettings):
     model_path: Path = Field(default_factory=default_model_dir)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    label_set_version: str | None = Field(
+        None,
+        description="label-set version to answer in; a model trained on another "
+        "is refused unless a migration leads from its version to this one. "
+        "None: the model's own",
+    )
 
     # limits: a request past them gets a 413 or 422 naming the limit
     max_comments: int = Field(256, ge=1, description="comments per request")

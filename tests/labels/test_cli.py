@@ -1,0 +1,110 @@
+"""``pingjia labels``: show, diff, migrate, new."""
+
+import json
+import re
+import shutil
+
+from typer.testing import CliRunner
+
+from labels.cli import app
+from labels.taxonomy import load_label_set, sets_folder
+
+runner = CliRunner()
+
+V1_LINES = [
+    {"id": "waimai-0000000000000001", "sentiment": "negative",
+     "categories": {"delivery": "negative", "speed": "negative"}, "annotator": "a"},
+    {"id": "waimai-0000000000000002", "sentiment": "positive",
+     "categories": {"attitude": "positive", "professionalism": "negative"},
+     "annotator": "a"},
+    {"id": "hotel-0000000000000003", "sentiment": "neutral", "categories": {},
+     "annotator": "b"},
+]  # fmt: skip
+
+
+def write_v1(path):
+    path.write_text("".join(json.dumps(r) + "\n" for r in V1_LINES), "utf-8")
+    return path
+
+
+def test_show_prints_v2_categories():
+    result = runner.invoke(app, ["show", "--version", "2"])
+
+    assert result.exit_code == 0
+    assert "order_accuracy" in result.output and "订单准确" in result.output
+
+
+def test_diff_lists_operations_and_kept_categories():
+    result = runner.invoke(app, ["diff", "1", "2"])
+
+    assert result.exit_code == 0
+    assert "v1 -> v2" in result.output
+    assert "merge   attitude + professionalism -> staff" in result.output
+    assert "split   delivery -> packaging | order_accuracy" in result.output
+    assert "kept    resolution, product, price" in result.output
+
+
+def test_diff_backwards_is_a_usage_error():
+    result = runner.invoke(app, ["diff", "2", "1"])
+
+    assert result.exit_code == 2
+    assert "Migrations go forward" in result.output
+
+
+def test_migrate_writes_v2_labels_and_reports_undecided(tmp_path):
+    output = tmp_path / "v2" / "annotations.jsonl"
+
+    result = runner.invoke(
+        app,
+        ["migrate", "--from", "1", "--to", "2", str(write_v1(tmp_path / "v1.jsonl")),
+         "-o", str(output)],
+    )  # fmt: skip
+
+    lines = [json.loads(line) for line in output.read_text("utf-8").splitlines()]
+    assert result.exit_code == 0, result.output
+    assert "3 annotations moved from v1 to v2" in result.output
+    assert re.search(r"packaging +1 undecided", result.output)
+    assert re.search(r"staff +1 set neutral", result.output)
+    assert "undecided ids: waimai-0000000000000001" in result.output
+    assert lines[0]["categories"] == {"timeliness": "negative"}
+    assert lines[0]["undecided"] == ["packaging", "order_accuracy"]
+    assert lines[1]["categories"] == {"staff": "neutral"}
+    assert lines[2] == V1_LINES[2]
+
+
+def test_migrate_refuses_to_overwrite_its_input(tmp_path):
+    path = write_v1(tmp_path / "v1.jsonl")
+
+    result = runner.invoke(
+        app, ["migrate", "--from", "1", "--to", "2", str(path), "-o", str(path)]
+    )
+
+    assert result.exit_code == 2
+    assert "expected an OUTPUT other than INPUT" in result.output
+
+
+def test_migrate_input_not_of_the_from_version_names_the_line(tmp_path):
+    path = tmp_path / "v2.jsonl"
+    path.write_text(json.dumps({**V1_LINES[2], "categories": {"staff": "positive"}}))
+
+    result = runner.invoke(
+        app,
+        ["migrate", "--from", "1", "--to", "2", str(path), "-o", str(tmp_path / "o")],
+    )
+
+    assert result.exit_code == 2
+    assert "v2.jsonl:1" in result.output and "'staff'" in result.output
+
+
+def test_new_starts_next_version_as_a_loadable_copy(tmp_path):
+    for version in ("1", "2"):
+        shutil.copy(sets_folder() / f"v{version}.yaml", tmp_path)
+
+    result = runner.invoke(app, ["new", "--sets", str(tmp_path)])
+
+    v3 = load_label_set("3", folder=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and "v3.yaml" in result.output
+    assert v3.keys == load_label_set("2").keys
+    assert v3.migration.source == "2" and v3.migration.operations == ()
+    assert (tmp_path / "v3.yaml").read_text("utf-8").startswith("# Label set v3")
