@@ -16,8 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import schemathesis
-from schemathesis.checks import not_a_server_error
 
 PINGJIA = str(Path(sys.executable).with_name("pingjia"))
 
@@ -69,18 +67,33 @@ def tiny_server(tiny_model):
     _stop(process)
 
 
-@pytest.fixture(scope="module")
-def api_schema(tiny_server):
-    return schemathesis.openapi.from_url(f"{tiny_server}/openapi.json")
+def test_fuzz_no_request_makes_the_server_fail(tiny_server):
+    """Schema-driven fuzzing of every route: whatever comes, never a 5xx.
 
+    Runs the schemathesis command line (its pytest plugin does not load under
+    pytest 9) against the live server, with a fixed seed so a failure repeats.
+    """
+    st = str(Path(sys.executable).with_name("schemathesis"))
+    result = subprocess.run(
+        [
+            st,
+            "run",
+            f"{tiny_server}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "60",
+            "--seed",
+            "1",
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-def test_fuzz_no_request_makes_the_server_fail(case):
-    """Schema-driven fuzzing: whatever comes, never a 5xx."""
-    case.call_and_validate(checks=[not_a_server_error], timeout=30)
+    assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_server_logs_the_model_and_label_set(tiny_model):
