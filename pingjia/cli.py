@@ -8,7 +8,7 @@ import typer
 
 from labels.cli import app as labels_app
 from model.cli import app as encoder_app
-from serving.cli import classify_command, serve_command
+from serving.cli import classify_command, relabel_command, serve_command
 from training.cli import corpus_app, evaluate_command, train_command
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("classify")(classify_command)
 app.command("serve")(serve_command)
+app.command("relabel")(relabel_command)
 
 
 @app.callback()

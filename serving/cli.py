@@ -132,3 +132,71 @@ def serve_command(
         log_level="info",
         access_log=False,
     )
+
+
+def relabel_command(
+    input: str = typer.Argument(
+        ..., help="A file (JSON lines, CSV, Parquet) or a folder of shards."
+    ),
+    output: str = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        help="File by extension (.jsonl/.csv/.parquet) or a folder for shards.",
+    ),
+    model: Path = typer.Option(None, help="Model folder (default: the default model)."),
+    migrate_to: str = typer.Option(
+        None,
+        help="Move existing labels to this label-set version instead of predicting.",
+    ),
+    encoding: str = typer.Option(
+        "auto", help="auto, utf-8, gbk or gb18030 (CSV and JSON lines)."
+    ),
+    chunk_rows: int = typer.Option(2000, help="Rows per checkpoint."),
+    engine: str = typer.Option("local", help="local (this machine) or ray (Ray Data)."),
+    workers: int = typer.Option(2, help="Ray actors, each with its own model."),
+    restart: bool = typer.Option(
+        False, help="Drop a previous run's checkpoints first."
+    ),
+) -> None:
+    """Label every row of a large input, resumably; the same command resumes."""
+    from serving.relabel import JobMismatch, RelabelOptions, relabel
+
+    model_dir = "" if migrate_to else str(resolve_model_dir(model))
+    try:
+        options = RelabelOptions(
+            input=input,
+            output=output,
+            model=model_dir,
+            migrate_to=migrate_to or "",
+            encoding=encoding,
+            chunk_rows=chunk_rows,
+            engine=engine,
+            workers=workers,
+        )
+        totals = relabel(options, restart=restart)
+    except (ValueError, FileNotFoundError, FileExistsError, JobMismatch) as error:
+        raise typer.BadParameter(str(error)) from error
+
+    typer.echo(_summary_text(totals, output), err=True)
+
+
+def _summary_text(totals, output: str) -> str:
+    lines = [
+        f"{totals.rows} rows: {totals.labelled} labelled, {totals.errors} errors"
+        + (f" (listed in {output}.errors.jsonl)" if totals.errors else "")
+    ]
+    sentiment = ", ".join(f"{k} {v}" for k, v in sorted(totals.sentiment.items()))
+    lines.append(f"sentiment: {sentiment}")
+    by_category: dict[str, list[str]] = {}
+    for key, count in sorted(totals.categories.items()):
+        label, polarity = key.split(":")
+        by_category.setdefault(label, []).append(f"{polarity} {count}")
+    lines += [f"  {label}: {', '.join(v)}" for label, v in by_category.items()]
+    if totals.changes:
+        lines.append("changes against the labels the input carried:")
+        for change, count in sorted(totals.changes.items()):
+            examples = ", ".join(totals.examples.get(change, []))
+            lines.append(f"  {change}: {count} (e.g. {examples})")
+    lines.append(f"summary: {output}.summary.json")
+    return "\n".join(lines)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Progress bars are for people; in test logs they bury the failures.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 from training.corpus import default_data_dir, load_corpus
 

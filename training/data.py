@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import datasets
@@ -120,11 +121,11 @@ def weak_examples(
     return examples
 
 
-def sample_weak(
+def sample_per_source(
     examples: list[Example], per_source: int, rng: random.Random
 ) -> list[Example]:
-    """At most ``per_source`` weak examples of each source, so that the 49k
-    shopping reviews do not drown the food and hotel ones."""
+    """At most ``per_source`` examples of each source, so that the 49k shopping
+    reviews do not drown the food and hotel ones."""
     by_source: dict[str, list[Example]] = {}
     for example in examples:
         by_source.setdefault(example.source, []).append(example)
@@ -135,7 +136,6 @@ def sample_weak(
     return picked
 
 
-def ids_hash(examples: list[Example]) -> str:
+def ids_hash(ids: Iterable[str]) -> str:
     """sha256 over the sorted ids a model was trained on."""
-    digest = hashlib.sha256("\n".join(sorted(e.id for e in examples)).encode())
-    return digest.hexdigest()
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()

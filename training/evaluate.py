@@ -9,7 +9,6 @@ Two kinds of test data, both from the seeded test split:
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 from typing import Any
 
@@ -121,20 +120,6 @@ def source_sentiment_metrics(
             "accuracy": float((says_positive == truth).mean()),
         }
     return out
-
-
-def sample_per_source(
-    examples: list[Example], limit: int, seed: int = 0
-) -> list[Example]:
-    rng = random.Random(seed)
-    by_source: dict[str, list[Example]] = {}
-    for example in examples:
-        by_source.setdefault(example.source, []).append(example)
-    picked = []
-    for source in sorted(by_source):
-        items = by_source[source]
-        picked += items if len(items) <= limit else rng.sample(items, limit)
-    return picked
 
 
 def write_report(results: dict[str, dict], path: Path) -> None:

@@ -34,7 +34,8 @@ from training.data import (
     IGNORE,
     Example,
     hand_examples,
-    sample_weak,
+    ids_hash,
+    sample_per_source,
     weak_examples,
 )
 
@@ -279,12 +280,10 @@ def train(config: TrainConfig) -> Path:
 
 def star_test_examples(corpus, splits, label_set, per_source: int) -> list[Example]:
     """Star-rating-labelled test comments that are not hand-labelled."""
-    from training.evaluate import sample_per_source
-
     hand_ids = {e.id for s in splits.values() for e in s}
     star = weak_examples(corpus, label_set, exclude=hand_ids, splits=("test",))
     star = [e for e in star if e.sentiment != IGNORE]
-    return sample_per_source(star, per_source) if per_source else star
+    return sample_per_source(star, per_source, random.Random(0)) if per_source else star
 
 
 def write_test_metrics(folder: Path, corpus, splits, label_set, per_source: int):
@@ -356,7 +355,7 @@ class _Run:
         return min((step + 1) / self.warmup, max(0.02, decay))
 
     def epoch_batches(self) -> list[list[Example]]:
-        weak = sample_weak(self.weak_pool, self.config.weak_per_source, self.rng)
+        weak = sample_per_source(self.weak_pool, self.config.weak_per_source, self.rng)
         examples = self.train_hand + weak
         self.trained_on.update(e.id for e in examples)
         return length_batches(examples, self.lengths, self.config.batch_size, self.rng)
@@ -466,7 +465,7 @@ def _calibrate(model, windows, dev):
 def _save(
     model, tokenizer, output, config, label_set, calibration, trained_on, history
 ):
-    digest = ids_hash_of(trained_on)
+    digest = ids_hash(trained_on)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     model_version = f"pingjia-v{label_set.version}-{stamp}-{digest[:8]}"
     model.config.extra["model_version"] = model_version
@@ -495,12 +494,6 @@ def _save(
     return model_version
 
 
-def ids_hash_of(ids: list[str]) -> str:
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
-
-
 def baseline_dir(config: TrainConfig) -> Path:
     output = Path(config.output) if config.output else default_model_dir()
     return output.parent / "baseline"
@@ -514,7 +507,7 @@ def train_baseline(config: TrainConfig) -> Path:
     label_set = load_label_set(config.label_set_version)
     _, splits, weak_pool = load_training_data(config, label_set)
     rng = random.Random(config.seed)
-    weak = sample_weak(weak_pool, config.weak_per_source * config.epochs, rng)
+    weak = sample_per_source(weak_pool, config.weak_per_source * config.epochs, rng)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     output = baseline_dir(config)
     fit_baseline(
