@@ -42,9 +42,18 @@ def run_job(source: Path, output: Path, model: Path) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of one `pingjia relabel` process."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [PINGJIA, "relabel", str(source), "-o", str(output), "--model", str(model),
-         "--restart"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            PINGJIA,
+            "relabel",
+            str(source),
+            "-o",
+            str(output),
+            "--model",
+            str(model),
+            "--restart",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
@@ -55,8 +64,9 @@ def run_job(source: Path, output: Path, model: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="pingjia relabel benchmark")
     parser.add_argument("--model", type=Path, default=default_model_dir())
-    parser.add_argument("--baseline", type=Path,
-                        default=default_model_dir().parent / "baseline")
+    parser.add_argument(
+        "--baseline", type=Path, default=default_model_dir().parent / "baseline"
+    )
     parser.add_argument("--rows-throughput", type=int, default=4000)
     parser.add_argument("--rows-small", type=int, default=10_000)
     parser.add_argument("--rows-large", type=int, default=1_000_000)
@@ -79,8 +89,10 @@ def main() -> None:
     seconds, _ = run_job(source, work / "throughput-out.jsonl", args.model)
     print(f"\nthroughput on {args.rows_throughput} real waimai comments")
     print(f"  in-process batched predict (batch 128): {in_process:8.1f} comments/s")
-    print(f"  pingjia relabel, local engine:         "
-          f"{args.rows_throughput / seconds:8.1f} rows/s (model load included)")
+    print(
+        f"  pingjia relabel, local engine:         "
+        f"{args.rows_throughput / seconds:8.1f} rows/s (model load included)"
+    )
 
     print("\npeak memory of pingjia relabel (TF-IDF baseline model)")
     for rows in (args.rows_small, args.rows_large):

@@ -114,6 +114,13 @@ def decide(
     return records
 
 
+TOKEN_BUDGET = 1536  # padded tokens per forward pass (windows x width)
+
+
+def sum_windows(group: list[int], token_ids: list[list[int]], room: int) -> int:
+    return sum(max(1, -(-len(token_ids[i]) // room)) for i in group)
+
+
 class TransformerModel:
     """A saved fine-tuned classifier, ready to score texts on the CPU."""
 
@@ -134,7 +141,7 @@ class TransformerModel:
     def version(self) -> str:
         return str(self.config.extra.get("model_version", self.folder.name))
 
-    def logits(self, texts: list[str], batch_size: int = 32) -> dict[str, np.ndarray]:
+    def logits(self, texts: list[str], batch_size: int = 64) -> dict[str, np.ndarray]:
         """Raw head outputs; comments of similar length are batched together."""
         token_ids = self.windows.token_ids(texts)
         order = np.argsort([len(ids) for ids in token_ids], kind="stable")
@@ -145,8 +152,7 @@ class TransformerModel:
             "truncated": [],
         }
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
+            for chunk in self._groups(order, token_ids, batch_size):
                 batch = self.windows.windows([token_ids[i] for i in chunk])
                 heads = self.module(batch)
                 for key in ("presence", "polarity", "sentiment"):
@@ -157,7 +163,25 @@ class TransformerModel:
         inverse[order] = np.arange(len(order))
         return {k: np.concatenate(v)[inverse] for k, v in outputs.items()}
 
-    def scores(self, texts: list[str], batch_size: int = 32) -> Scores:
+    def _groups(
+        self, order: np.ndarray, token_ids: list[list[int]], batch_size: int
+    ) -> list[list[int]]:
+        """Length-sorted comments cut into forward passes of at most
+        ``TOKEN_BUDGET`` padded tokens: a batch is padded to its longest
+        member, and attention costs grow with the square of that width."""
+        room = self.config.window_tokens - len(self.windows.prefix_ids) - 2
+        groups: list[list[int]] = [[]]
+        for i in order:
+            windows = max(1, -(-len(token_ids[i]) // room))
+            width = min(len(token_ids[i]), room) + len(self.windows.prefix_ids) + 2
+            group = groups[-1]
+            cost = (sum_windows(group, token_ids, room) + windows) * width
+            if group and (cost > TOKEN_BUDGET or len(group) >= batch_size):
+                groups.append([])
+            groups[-1].append(int(i))
+        return [g for g in groups if g]
+
+    def scores(self, texts: list[str], batch_size: int = 64) -> Scores:
         if not texts:
             k, p, s = (
                 len(self.config.categories),

@@ -116,6 +116,7 @@ def evaluate_command(
     per_source: int = typer.Option(
         1000, help="Star-labelled test comments per source (0: all)."
     ),
+    int8: bool = typer.Option(False, help="Also evaluate the model int8-quantised."),
 ) -> None:
     """Per-category P/R/F1, polarity and sentiment accuracy, ECE: model vs baseline."""
     from model.encoder import default_model_dir
@@ -123,11 +124,10 @@ def evaluate_command(
 
     model = model or default_model_dir()
     baseline = baseline or model.parent / "baseline"
-    results = evaluate_models(
-        {"model": model, "baseline": baseline},
-        data_dir,
-        per_source,
-    )
+    folders = {"model": model, "baseline": baseline}
+    if int8:
+        folders = {"model": model, "model-int8": model, "baseline": baseline}
+    results = evaluate_models(folders, data_dir, per_source, quantized=("model-int8",))
     from training.evaluate import format_report, write_report
 
     report = output or model / "evaluation.json"

@@ -522,7 +522,10 @@ def train_baseline(config: TrainConfig) -> Path:
 
 
 def evaluate_models(
-    folders: dict[str, Path], data_dir: Path | None, per_source: int
+    folders: dict[str, Path],
+    data_dir: Path | None,
+    per_source: int,
+    quantized: tuple[str, ...] = (),
 ) -> dict[str, dict]:
     """Evaluate each saved model on the hand-labelled and star-labelled test data."""
     from model.predict import load_model
@@ -534,7 +537,7 @@ def evaluate_models(
         if not (Path(folder) / "pingjia.json").exists():
             logger.warning("no model at %s; %s left out of the report", folder, name)
             continue
-        model = load_model(folder)
+        model = load_model(folder, quantize=name in quantized)
         version = model.config.label_set_version
         if version not in cache:
             label_set = load_label_set(version)
