@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 import yaml
 
+from labels.active import DUPLICATE_COSINE, active_order
 from labels.agreement import AgreementReport, agreement
 from labels.annotations import (
     AnnotationError,
@@ -298,6 +300,36 @@ def studio_config(
     _write_or_print(labeling_config(_studio_set(version)), output)
 
 
+class TaskOrder(StrEnum):
+    active = "active"
+    input = "input"
+
+
+def _active(
+    records: list[dict],
+    by_id: dict,
+    diversity: float,
+    duplicate_cosine: float,
+    limit: int | None,
+) -> list[dict]:
+    texts = [str(r.get("text") or "") for r in records]
+    result = active_order(
+        texts,
+        [by_id.get(r.get("id")) for r in records],
+        diversity=diversity,
+        duplicate_cosine=duplicate_cosine,
+        limit=limit,
+    )
+    picked = result.uncertainty[result.order]
+    typer.echo(
+        f"active order: mean uncertainty {picked.mean():.3f} in the tasks against "
+        f"{result.uncertainty.mean():.3f} over all {len(records)} comments; "
+        f"{result.held_back} near-copies held back",
+        err=True,
+    )
+    return [records[i] for i in result.order]
+
+
 @studio_app.command("tasks")
 def studio_tasks(
     comments: Path = typer.Argument(..., help="JSON lines with 'id' and 'text'."),
@@ -307,12 +339,30 @@ def studio_tasks(
         None, help="Labels or `pingjia classify` output (JSON lines, by id)."
     ),
     model_version: str = typer.Option("pingjia", help="Name of the predictions."),
+    order: TaskOrder = typer.Option(
+        TaskOrder.active,
+        help="active: uncertain first, near-copies last (needs --predictions for "
+        "uncertainty; without it, diversity only); input: as in COMMENTS.",
+    ),
+    limit: int = typer.Option(None, min=1, help="At most this many tasks."),
+    diversity: float = typer.Option(
+        0.3, min=0.0, max=1.0, help="Weight of diversity against uncertainty."
+    ),
+    duplicate_cosine: float = typer.Option(
+        DUPLICATE_COSINE,
+        min=0.01,
+        max=1.0,
+        help="Cosine (character n-grams) above which a comment is a near-copy.",
+    ),
 ) -> None:
     """Tasks for Label Studio, with predictions as pre-annotations."""
     label_set = _studio_set(version)
     by_id = {r.get("id"): r for r in _read_jsonl(predictions)} if predictions else None
+    records = _read_jsonl(comments)
+    if order is TaskOrder.active:
+        records = _active(records, by_id or {}, diversity, duplicate_cosine, limit)
     try:
-        tasks = export_tasks(_read_jsonl(comments), label_set, by_id, model_version)
+        tasks = export_tasks(records[:limit], label_set, by_id, model_version)
     except LabelStudioError as error:
         raise typer.BadParameter(str(error)) from error
 

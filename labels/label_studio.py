@@ -86,7 +86,10 @@ def prediction_of(
     """A labels line, or a ``pingjia classify`` output record, as an Annotation."""
     categories = record.get("categories", {})
     if isinstance(categories, list):  # classify output: [{"label", "sentiment"}]
-        categories = {c["label"]: c["sentiment"] for c in categories}
+        # with --all-scores every category is listed, "present" says which apply
+        categories = {
+            c["label"]: c["sentiment"] for c in categories if c.get("present", True)
+        }
     sentiment = record.get("sentiment")
     if isinstance(sentiment, dict):
         sentiment = sentiment.get("label")
@@ -127,9 +130,10 @@ def export_tasks(
                 f"comment #{index + 1}: expected 'id' and 'text', got fields "
                 f"{sorted(comment)!r}"
             )
-        task: dict[str, Any] = {
-            "data": {"id": comment["id"], TEXT: comment["text"], TO_DECIDE: ""}
-        }
+        # a comment's "check" (why it is queued, e.g. a suspect label) is shown
+        # above the choices, with the categories a migration left open
+        header = [comment["check"]] if comment.get("check") else []
+        task: dict[str, Any] = {"data": {"id": comment["id"], TEXT: comment["text"]}}
         record = (predictions or {}).get(comment["id"])
         if record is not None:
             predicted = prediction_of(record, label_set, comment["id"])
@@ -137,9 +141,8 @@ def export_tasks(
                 _prediction(index, predicted, _score(record), model_version)
             ]
             if predicted.undecided:
-                task["data"][TO_DECIDE] = "请判断 decide: " + ", ".join(
-                    predicted.undecided
-                )
+                header.append("请判断 decide: " + ", ".join(predicted.undecided))
+        task["data"][TO_DECIDE] = " | ".join(header)
         tasks.append(task)
     return tasks
 
