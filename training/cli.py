@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -55,6 +56,65 @@ def corpus_show(
     if missing:
         typer.echo(f"not found: {', '.join(sorted(missing))}", err=True)
         raise typer.Exit(1)
+
+
+def hand_labelled_records(corpus, annotations) -> list[dict]:
+    """Hand labels joined with their texts, in the shape classify writes.
+
+    A hand label is certain, so every score is 1.0; ``label_set_version`` is
+    the label set the annotations were checked against.
+    """
+    texts = {row["id"]: row for row in corpus}
+    records = []
+    for note in annotations:
+        row = texts.get(note.id)
+        if row is None:
+            continue
+        records.append(
+            {
+                "id": note.id,
+                "text": row["text"],
+                "source": row["source"],
+                "sentiment": {"label": note.sentiment, "score": 1.0},
+                "categories": [
+                    {
+                        "label": key,
+                        "score": 1.0,
+                        "sentiment": polarity,
+                        "sentiment_score": 1.0,
+                    }
+                    for key, polarity in sorted(note.categories.items())
+                ],
+                "model_version": "hand-labels",
+                "label_set_version": "1",
+            }
+        )
+    return records
+
+
+@corpus_app.command("export")
+def corpus_export(
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="JSON lines file to write (outside the repo)."
+    ),
+    data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
+) -> None:
+    """Write the hand-labelled comments with their texts, in classify's shape.
+
+    Input for `pingjia report demo`; the texts come from shared/data, so write
+    the file outside the repository.
+    """
+    from labels.annotations import load_hand_labels
+    from labels.taxonomy import load_label_set
+
+    annotations = load_hand_labels(load_label_set("1"))
+    records = hand_labelled_records(load_corpus(data_dir), annotations)
+    with output.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    typer.echo(
+        f"{len(records)} of {len(annotations)} hand-labelled comments -> {output}"
+    )
 
 
 def train_command(
