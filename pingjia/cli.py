@@ -9,7 +9,9 @@ import typer
 from labels.cli import app as labels_app
 from model.cli import app as encoder_app
 from serving.cli import classify_command, relabel_command, serve_command
+from serving.store.cli import ingest_command, store_app
 from training.cli import corpus_app, evaluate_command, train_command
+from training.quality_cli import suspects_command
 
 app = typer.Typer(
     help="pingjia 评价: what Chinese customer feedback is about.",
@@ -18,12 +20,15 @@ app = typer.Typer(
 )
 app.add_typer(encoder_app, name="encoder")
 app.add_typer(labels_app, name="labels")
+labels_app.command("suspects")(suspects_command)  # needs the corpus: training/
 app.add_typer(corpus_app, name="corpus")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("classify")(classify_command)
 app.command("serve")(serve_command)
 app.command("relabel")(relabel_command)
+app.command("ingest")(ingest_command)
+app.add_typer(store_app, name="store")
 
 
 @app.callback()

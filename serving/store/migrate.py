@@ -17,6 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 logger = logging.getLogger(__name__)
+# Alembic says "Context impl SQLiteImpl." at INFO on every open; our own INFO
+# line below says what changed, which is all a user needs.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -137,9 +137,16 @@ class FeedbackStore:
         Row numbers count from ``first_row``; a bad row becomes a
         :class:`RowError` and the others are stored.
         """
+        return self.ingest_rows(enumerate(records, start=first_row))
+
+    def ingest_rows(
+        self, rows: Iterable[tuple[int, dict[str, Any] | RowError]]
+    ) -> IngestResult:
+        """:meth:`ingest` for (row number, record) pairs, as the file readers
+        give them; a :class:`RowError` among them is passed through."""
         result = IngestResult()
         chunk: list[_Row] = []
-        for number, record in enumerate(records, start=first_row):
+        for number, record in rows:
             checked = self._check(number, record)
             if isinstance(checked, RowError):
                 result.errors.append(checked)
