@@ -59,11 +59,14 @@ def _entropy(p: float) -> float:
 def uncertainty(record: dict[str, Any] | None) -> float:
     """How unsure the model is about one comment, in [0, 1]; 0 without a record.
 
-    Labels lines (hand labels, no scores) count as certain: their comments
-    are ordered by diversity alone.
+    A record may give its own ``uncertainty``; labels lines without one (hand
+    labels, no scores) count as certain: diversity alone orders them.
     """
     if not record:
         return 0.0
+    if isinstance(record.get("uncertainty"), int | float):
+        # given outright, e.g. by `pingjia labels suspects`: 1 - p(label given)
+        return min(max(float(record["uncertainty"]), 0.0), 1.0)
 
     categories = record.get("categories") or []
     scores = [c.get("score") for c in categories if isinstance(c, dict)]
