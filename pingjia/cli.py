@@ -12,7 +12,6 @@ from serving.cli import classify_command, relabel_command, serve_command
 from serving.store.cli import ingest_command, store_app
 from training.cli import corpus_app, evaluate_command, train_command
 from training.quality_cli import suspects_command
-from training.quality_cli import suspects_command
 
 app = typer.Typer(
     help="pingjia 评价: what Chinese customer feedback is about.",
@@ -21,7 +20,6 @@ app = typer.Typer(
 )
 app.add_typer(encoder_app, name="encoder")
 app.add_typer(labels_app, name="labels")
-labels_app.command("suspects")(suspects_command)  # needs the corpus: training/
 labels_app.command("suspects")(suspects_command)  # needs the corpus: training/
 app.add_typer(corpus_app, name="corpus")
 app.command("train")(train_command)
