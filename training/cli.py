@@ -140,6 +140,11 @@ def train_command(
     ),
     seed: int = typer.Option(None, help="Random seed (default 13)."),
     baseline: bool = typer.Option(True, help="Also fit the TF-IDF baseline beside it."),
+    annotations: Path = typer.Option(
+        None,
+        help="Hand labels under --label-set, e.g. refined by a Label Studio import "
+        "(default: the packaged ones).",
+    ),
 ) -> None:
     """Fine-tune the classifier (and fit the TF-IDF baseline) on hand + weak labels."""
     from model.encoder import default_model_dir
@@ -156,6 +161,7 @@ def train_command(
         "weak_per_source": weak_per_source,
         "freeze_layers": freeze_layers,
         "seed": seed,
+        "annotations": str(annotations) if annotations else None,
     }
     config = TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
     path = train(config)
@@ -177,6 +183,14 @@ def evaluate_command(
         1000, help="Star-labelled test comments per source (0: all)."
     ),
     int8: bool = typer.Option(False, help="Also evaluate the model int8-quantised."),
+    annotations: Path = typer.Option(
+        None, help="Hand labels to test against (default: the packaged ones)."
+    ),
+    compare: Path = typer.Option(
+        None,
+        help="A previous model folder: show the change per category against it "
+        "(instead of the baseline).",
+    ),
 ) -> None:
     """Per-category P/R/F1, polarity and sentiment accuracy, ECE: model vs baseline."""
     from model.encoder import default_model_dir
@@ -187,10 +201,33 @@ def evaluate_command(
     folders = {"model": model, "baseline": baseline}
     if int8:
         folders = {"model": model, "model-int8": model, "baseline": baseline}
-    results = evaluate_models(folders, data_dir, per_source, quantized=("model-int8",))
+    if compare:
+        folders = {"previous": compare, "model": model}
+    results = evaluate_models(
+        folders, data_dir, per_source, ("model-int8",), annotations
+    )
     from training.evaluate import format_report, write_report
 
     report = output or model / "evaluation.json"
-    write_report(results, report)
     typer.echo(format_report(results))
+    if compare:
+        results["comparison"] = _comparison(results)
+    write_report(results, report)
     typer.echo(f"\nwritten to {report}")
+
+
+def _comparison(results: dict[str, dict]) -> dict:
+    from training.compare import ComparisonError, compare_results, format_comparison
+
+    missing = [name for name in ("previous", "model") if name not in results]
+    if missing:
+        raise typer.BadParameter(
+            f"expected a saved model in both folders, found none for {missing}; "
+            "a model folder holds pingjia.json"
+        )
+    try:
+        comparison = compare_results(results["previous"], results["model"])
+    except ComparisonError as error:
+        raise typer.BadParameter(str(error), param_hint="--compare") from error
+    typer.echo("\n" + format_comparison(comparison))
+    return comparison

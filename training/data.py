@@ -64,7 +64,8 @@ def _from_labels(
 def hand_examples(
     corpus: datasets.Dataset, annotations: list[Annotation], label_set: LabelSet
 ) -> list[Example]:
-    """One example per hand label; every category is observed (absent = no)."""
+    """One example per hand label; every category is observed (absent = no)
+    except those a migration left undecided, which are masked out."""
     rows = {row["id"]: row for row in _rows_by_id(corpus, {a.id for a in annotations})}
     missing = [a.id for a in annotations if a.id not in rows]
     if missing:
@@ -79,7 +80,7 @@ def hand_examples(
             label_set,
             a.categories,
             a.sentiment,
-            label_set.keys,
+            tuple(k for k in label_set.keys if k not in a.undecided),
             hand=True,
             weight=1.0,
         )

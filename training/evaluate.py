@@ -30,8 +30,11 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
     """Presence P/R/F1 per category, polarity and sentiment accuracy, ECE."""
     scores = model.scores([e.text for e in examples])
     keys = model.config.categories
-    truth = np.array([e.presence for e in examples]) == 1
-    predicted = decided_presence(model, scores)
+    # a category left undecided by a migration is neither right nor wrong:
+    # masked out of truth and prediction, it counts as a true negative
+    observed = np.array([e.presence_mask for e in examples]) == 1
+    truth = (np.array([e.presence for e in examples]) == 1) & observed
+    predicted = decided_presence(model, scores) & observed
 
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, zero_division=0
@@ -70,8 +73,8 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
             scores.sentiment.max(-1), sentiment_pred == sentiment_truth
         ),
         "ece_presence": expected_calibration_error(
-            np.where(predicted, scores.presence, 1 - scores.presence).ravel(),
-            (predicted == truth).ravel(),
+            np.where(predicted, scores.presence, 1 - scores.presence)[observed],
+            (predicted == truth)[observed],
         ),
         "review_rate": None,
     }

@@ -526,8 +526,13 @@ def evaluate_models(
     data_dir: Path | None,
     per_source: int,
     quantized: tuple[str, ...] = (),
+    annotations: Path | None = None,
 ) -> dict[str, dict]:
-    """Evaluate each saved model on the hand-labelled and star-labelled test data."""
+    """Evaluate each saved model on the hand-labelled and star-labelled test data.
+
+    ``annotations`` replaces the packaged hand labels (e.g. the refined ones
+    after a Label Studio import); the test split is the corpus's, either way.
+    """
     from model.predict import load_model
     from training.evaluate import hand_metrics, source_sentiment_metrics
 
@@ -542,7 +547,9 @@ def evaluate_models(
         if version not in cache:
             label_set = load_label_set(version)
             config = TrainConfig(
-                data_dir=str(data_dir or ""), label_set_version=version
+                data_dir=str(data_dir or ""),
+                label_set_version=version,
+                annotations=str(annotations or ""),
             )
             corpus, splits, _ = load_training_data(config, label_set)
             star = star_test_examples(corpus, splits, label_set, per_source)
