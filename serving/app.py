@@ -9,14 +9,19 @@ trace: unexpected errors are logged here and answered with a short 500.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
 from labels.migrate import MigrationPath
 from labels.taxonomy import load_label_set
@@ -24,8 +29,15 @@ from model.predict import Model, load_model, predict, set_threads
 from serving.batcher import MicroBatcher
 from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
-from serving.schemas import ClassifyRequest, ClassifyResponse
+from serving.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+)
 from serving.settings import ServingSettings
+from serving.store import FeedbackStore, safe_url
+from serving.store.keys import key_matches, read_key_file
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +50,22 @@ class ServiceState:
         self.metrics = ServiceMetrics()
         self.card: dict[str, Any] = {}
         self.migration: MigrationPath | None = None
+        self.key_digests = list(settings.api_keys)
+        if settings.api_key_file:
+            self.key_digests += read_key_file(settings.api_key_file)
+        self.store: FeedbackStore | None = None
+        self._store_lock = threading.Lock()
+
+    def feedback_store(self) -> FeedbackStore:
+        """The store, opened (and migrated) on first use rather than at start-up,
+        so that a service used only to classify never touches a database.
+        Blocking: call it from a worker thread."""
+        with self._store_lock:
+            if self.store is None:
+                self.store = FeedbackStore(
+                    self.settings.database_url, timezone=self.settings.store_timezone
+                )
+            return self.store
 
     @property
     def label_set_version(self) -> str:
@@ -113,6 +141,8 @@ def create_app(
         )
         yield
         await state.batcher.stop()
+        if state.store is not None:
+            state.store.close()
 
     app = FastAPI(
         title="pingjia 评价",
@@ -169,6 +199,7 @@ _KNOWN_PATHS = {
     "/v1/classify",
     "/v1/labels",
     "/v1/model",
+    "/v1/feedback",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -177,9 +208,15 @@ _KNOWN_PATHS = {
 }
 
 
-def _error(status: int, detail: Any, state: ServiceState, kind: str) -> JSONResponse:
+def _error(
+    status: int,
+    detail: Any,
+    state: ServiceState,
+    kind: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     state.metrics.errors.labels(kind).inc()
-    return JSONResponse({"detail": detail}, status_code=status)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
@@ -198,7 +235,11 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException):
         return _error(
-            error.status_code, error.detail, state, f"http_{error.status_code}"
+            error.status_code,
+            error.detail,
+            state,
+            f"http_{error.status_code}",
+            headers=error.headers,
         )
 
     @app.exception_handler(Exception)
@@ -209,7 +250,9 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
         )
 
 
-def _check_limits(body: ClassifyRequest, settings: ServingSettings) -> None:
+def _check_limits(
+    body: ClassifyRequest | FeedbackRequest, settings: ServingSettings
+) -> None:
     if len(body.comments) > settings.max_comments:
         raise HTTPException(
             413,
@@ -231,6 +274,11 @@ def _check_limits(body: ClassifyRequest, settings: ServingSettings) -> None:
 
 
 def _add_routes(app: FastAPI, state: ServiceState) -> None:
+    _add_classify_routes(app, state)
+    _add_feedback_routes(app, state)
+
+
+def _add_classify_routes(app: FastAPI, state: ServiceState) -> None:
     @app.post("/v1/classify", response_model=ClassifyResponse)
     async def classify(body: ClassifyRequest) -> dict[str, Any]:
         """Sentiment and categories of each comment, in the order sent."""
@@ -277,3 +325,124 @@ def _add_routes(app: FastAPI, state: ServiceState) -> None:
         return PlainTextResponse(
             generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
+
+
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
+_BEARER = HTTPBearer(auto_error=False)
+_NO_KEYS = (
+    "writes to the feedback store are disabled: the server has no API keys "
+    "configured; set PINGJIA_API_KEYS to SHA-256 digests made with "
+    "`pingjia store hash-key` (or PINGJIA_API_KEY_FILE to a file of keys) and "
+    "restart the server"
+)
+
+
+def _key_checker(state: ServiceState) -> Callable[..., None]:
+    def require_key(
+        api_key: Annotated[str | None, Depends(_API_KEY)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
+        if not state.key_digests:
+            # 403, not 503: the server works as configured, and no retry helps
+            raise HTTPException(403, _NO_KEYS)
+
+        presented = api_key or (bearer.credentials if bearer else None)
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if not presented:
+            raise HTTPException(
+                401,
+                "missing API key: expected an X-API-Key header or "
+                "'Authorization: Bearer KEY', got neither; ask the operator for a key",
+                headers=challenge,
+            )
+        if not key_matches(presented, state.key_digests):
+            raise HTTPException(
+                401,
+                "wrong API key: the key sent matches none of the server's keys; "
+                "check it for typos or ask the operator for a valid one",
+                headers=challenge,
+            )
+
+    return require_key
+
+
+async def _in_store(state: ServiceState, call: Callable[[FeedbackStore], Any]) -> Any:
+    """Run ``call(store)`` in a worker thread; a database failure is a 503."""
+
+    def run() -> Any:
+        return call(state.feedback_store())
+
+    try:
+        return await run_in_threadpool(run)
+    except (SQLAlchemyError, OSError) as error:
+        logger.exception(
+            "feedback store at %s failed", safe_url(state.settings.database_url)
+        )
+        raise HTTPException(
+            503,
+            f"the feedback store is unavailable ({type(error).__name__}); the "
+            "server logged the cause; retry later or check PINGJIA_DATABASE_URL",
+        ) from error
+
+
+def _add_feedback_routes(app: FastAPI, state: ServiceState) -> None:
+    require_key = _key_checker(state)
+
+    @app.post(
+        "/v1/feedback",
+        response_model=FeedbackResponse,
+        dependencies=[Depends(require_key)],
+    )
+    async def feedback(body: FeedbackRequest) -> dict[str, Any]:
+        """Classify the comments and store them with their labels (API key needed).
+
+        Idempotent on the comment id (computed from the text when not sent):
+        sending a comment again updates it; a newer model's labels become
+        current and the older ones stay in its history.
+        """
+        if state.model is None or state.batcher is None:
+            raise HTTPException(503, "the model is still loading; retry shortly")
+        _check_limits(body, state.settings)
+
+        labels = await state.batcher.submit([c.text for c in body.comments])
+        state.metrics.comments.inc(len(labels))
+        versions = {
+            "model_version": state.model.version,
+            "label_set_version": state.label_set_version,
+        }
+        records = [
+            {**c.model_dump(), **found, **versions}
+            for c, found in zip(body.comments, labels, strict=True)
+        ]
+        result = await _in_store(state, lambda store: store.ingest(records))
+        if result.errors:  # the request model checked the same fields already
+            raise HTTPException(
+                422, [f"comments[{e.row - 1}]: {e.reason}" for e in result.errors]
+            )
+        return {
+            **versions,
+            "results": [
+                {
+                    "id": outcome.id,
+                    "status": outcome.comment,
+                    "labels": outcome.labels,
+                    **{
+                        k: found[k]
+                        for k in ("sentiment", "categories", "review", "truncated")
+                    },
+                }
+                for outcome, found in zip(result.outcomes, labels, strict=True)
+            ],
+        }
+
+    @app.get("/v1/feedback/{comment_id}", dependencies=[Depends(require_key)])
+    async def feedback_comment(comment_id: str) -> dict[str, Any]:
+        """A stored comment with its current labels and every labeling before."""
+        found = await _in_store(state, lambda store: store.get(comment_id))
+        if found is None:
+            raise HTTPException(
+                404,
+                f"no comment with id {comment_id!r} in the feedback store; "
+                "POST it to /v1/feedback first",
+            )
+        return found

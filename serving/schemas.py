@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from serving.store.schema import FeedbackRecord
+
 Polarity = Literal["positive", "negative", "neutral"]
 
 
@@ -72,3 +74,52 @@ class ClassifyResponse(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str | list
+
+
+class FeedbackIn(FeedbackRecord):
+    """A comment for the feedback store; fields other than these are kept."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ticket-1042",
+                    "text": "客服半天不回，问题也没解决",
+                    "agent_id": "a17",
+                    "team": "售后一组",
+                    "channel": "app",
+                    "process_step": "refund",
+                    "created_at": "2026-11-03T14:05:00+08:00",
+                    "rating": 2,
+                }
+            ]
+        },
+    )
+
+
+class FeedbackRequest(BaseModel):
+    comments: list[FeedbackIn] = Field(..., min_length=1)
+
+
+class FeedbackResultOut(BaseModel):
+    id: str = Field(..., description="The comment's id (computed when not sent).")
+    status: Literal["new", "updated", "unchanged"] = Field(
+        ..., description="What the store did with the comment."
+    )
+    labels: Literal["new", "relabelled", "updated", "unchanged"] = Field(
+        ...,
+        description="new: first labels; relabelled: another model's labels kept "
+        "as history; updated/unchanged: this model had labelled it before.",
+    )
+    sentiment: SentimentOut
+    categories: list[CategoryOut]
+    review: bool
+    truncated: bool
+
+
+class FeedbackResponse(BaseModel):
+    model_version: str
+    label_set_version: str
+    results: list[FeedbackResultOut]

@@ -7,15 +7,21 @@ then the defaults below.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from model.encoder import default_model_dir
+from serving.store import default_database_url
+from serving.store.keys import check_digests
 
 
 class ServingSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PINGJIA_", extra="ignore")
+    # hide_input_in_errors: a plaintext API key set by mistake must not be logged
+    model_config = SettingsConfigDict(
+        env_prefix="PINGJIA_", extra="ignore", hide_input_in_errors=True
+    )
 
     model_path: Path = Field(default_factory=default_model_dir)
     host: str = "127.0.0.1"
@@ -39,3 +45,29 @@ class ServingSettings(BaseSettings):
     batch_wait_ms: float = Field(
         4.0, ge=0, description="how long a lone request waits for company"
     )
+
+    # feedback store (POST /v1/feedback)
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL of the feedback store: a SQLite file by "
+        "default, or postgresql+psycopg://user:pw@host:5432/db",
+    )
+    store_timezone: str = Field(
+        "UTC", description="time zone of created_at values sent without an offset"
+    )
+    # NoDecode: the variable is a comma-separated list, not JSON
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of the keys allowed to write, "
+        "comma-separated; make one with `pingjia store hash-key`",
+    )
+    api_key_file: Path | None = Field(
+        None, description="a file of plaintext keys allowed to write, one a line"
+    )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_digests(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        return check_digests(value) if isinstance(value, list) else value
