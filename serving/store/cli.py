@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,8 +182,10 @@ def hash_key_command(
     ),
 ) -> None:
     """Print the SHA-256 digest of an API key, for PINGJIA_API_KEYS."""
-    if key is None:
-        key = typer.prompt("API key", hide_input=True)
+    if key is None and not sys.stdin.isatty():
+        key = sys.stdin.readline().rstrip("\n")  # piped in: no prompt to show
+    elif key is None:
+        key = typer.prompt("API key", hide_input=True, err=True)
     try:
         typer.echo(hash_key(key))
     except ValueError as error:
