@@ -9,6 +9,7 @@ import typer
 from labels.cli import app as labels_app
 from model.cli import app as encoder_app
 from serving.cli import classify_command, relabel_command, serve_command
+from serving.reports.cli import app as report_app
 from serving.store.cli import ingest_command, store_app
 from training.cli import corpus_app, evaluate_command, train_command
 from training.quality_cli import suspects_command
@@ -22,6 +23,7 @@ app.add_typer(encoder_app, name="encoder")
 app.add_typer(labels_app, name="labels")
 labels_app.command("suspects")(suspects_command)  # needs the corpus: training/
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(report_app, name="report")
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("classify")(classify_command)
