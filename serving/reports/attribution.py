@@ -207,9 +207,19 @@ def _individual(
         "flagged": [str(u) for u in flagged["unit"]],
         "excess_over_peers": round(above, 1),
         "share_of_excess": _share(above, excess),
-        "prior": ({"a": round(prior.a, 3), "b": round(prior.b, 3)} if prior else None),
+        "prior": (
+            {"a": round(float(prior.a), 3), "b": round(float(prior.b), 3)}
+            if prior
+            else None
+        ),
         "units": _unit_rows(units),
     }
+
+
+def _prior_dict(prior) -> dict[str, float] | None:
+    if prior is None:
+        return None
+    return {"a": round(float(prior.a), 3), "b": round(float(prior.b), 3)}
 
 
 def _share(part: float, whole: float | None) -> float | None:
@@ -248,7 +258,7 @@ def _spread(
             round(row["hits"] - row["comments"] * hits / count, 1) if count else None
         )
         # Without a baseline for the unit, standing out now is all we can test.
-        row["flagged"] = row["flagged"] and (q < alpha or not count)
+        row["flagged"] = bool(row["flagged"] and (q < alpha or not count))
     return {"flagged": [r["unit"] for r in rows if r["flagged"]], "units": rows}
 
 

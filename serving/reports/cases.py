@@ -273,7 +273,7 @@ def _case(row, typicality: float, weights: dict[str, float]) -> dict[str, Any]:
         "typicality": typicality,
         "agent_id": row.get("agent_id"),
         "process_step": row.get("process_step"),
-        "rating": None if row["rating"] != row["rating"] else row["rating"],
+        "rating": None if pd.isna(row["rating"]) else float(row["rating"]),
         "created_at": row["created_at"].isoformat() if row["created_at"] else None,
     }
 
