@@ -172,7 +172,7 @@ def _rise(now: pd.DataFrame, before: pd.DataFrame) -> dict[str, Any]:
         "baseline_hits": k0,
         "baseline_rate": round(base_rate, 4) if base_rate is not None else None,
         "excess": round(excess, 1) if excess is not None else None,
-        "p": round(two_proportion_p(k1, n1, k0, n0), 6),
+        "p": float(f"{two_proportion_p(k1, n1, k0, n0):.3g}"),
     }
 
 
