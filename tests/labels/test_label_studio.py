@@ -1,9 +1,9 @@
 """Label Studio round trip, against the formats its documentation gives.
 
-Label Studio itself is not installed here (see the README); the export below is
-written by hand in the documented shape of a JSON export: tasks with ``id``,
-``data``, ``annotations`` (``result``, ``completed_by``, ``was_cancelled``, ...)
-and ``predictions``.
+The exports below are written by hand in the documented shape of a JSON export:
+tasks with ``id``, ``data``, ``annotations`` (``result``, ``completed_by``,
+``was_cancelled``, ...) and ``predictions``. The same round trip against a real
+server is tests/labels/test_label_studio_server.py.
 """
 
 import json
