@@ -306,13 +306,24 @@ def _verdict(
         )
     elif risen:
         verdict = "systemic"
-        located = [f"{f}={u}" for f, units in where.items() for u in units]
-        reason = "the rise is spread across units" + (
-            f", concentrated in {', '.join(located)}"
-            if located
-            else " and across process steps and channels"
-        )
+        reason = _systemic_reason(individual, spread, where)
     else:
         verdict = "none"
         reason = "no significant rise and no unit stands out"
     return {"verdict": verdict, "reason": reason, "concentrated_in": where}
+
+
+def _systemic_reason(
+    individual: dict[str, Any],
+    spread: dict[str, dict[str, Any]],
+    where: dict[str, list[str]],
+) -> str:
+    if not individual["units"] and not any(s["units"] for s in spread.values()):
+        return (
+            "the rise is significant, but the records carry no agent, team, "
+            "step or channel to place it"
+        )
+    located = [f"{field}={unit}" for field, units in where.items() for unit in units]
+    if located:
+        return f"the rise is spread across units, concentrated in {', '.join(located)}"
+    return "the rise is spread across units, process steps and channels"

@@ -28,6 +28,19 @@ logger = logging.getLogger(__name__)
 # A prior heavier than this many pseudo-comments would make every unit the same;
 # it only binds when the units look perfectly homogeneous.
 MAX_PRIOR_STRENGTH = 5000.0
+_UNIT_COLUMNS = (
+    "unit",
+    "n",
+    "k",
+    "rate",
+    "shrunk",
+    "low",
+    "high",
+    "others",
+    "p",
+    "q",
+    "flagged",
+)
 
 
 @dataclass(frozen=True)
@@ -83,12 +96,11 @@ def unit_rates(
     shrunk rate is above the pooled rate.
     """
     data = frame.dropna(subset=[by])
+    if data.empty:
+        # No unit known (e.g. records without agent_id): nothing to compare.
+        return pd.DataFrame(columns=list(_UNIT_COLUMNS)).astype({"flagged": bool})
     grouped = data.groupby(by)[hit].agg(n="count", k="sum").reset_index()
     grouped = grouped.rename(columns={by: "unit"})
-    if grouped.empty:
-        return grouped.assign(
-            rate=[], shrunk=[], low=[], high=[], others=[], p=[], q=[], flagged=[]
-        )
 
     prior = fit_beta_prior(grouped["k"].to_numpy(), grouped["n"].to_numpy())
     total_n, total_k = grouped["n"].sum(), grouped["k"].sum()

@@ -84,6 +84,16 @@ def test_attribution_by_team_flags_the_planted_agents_team(demo):
     assert report["individual"]["flagged"] == [team]
 
 
+def test_attribution_without_metadata_says_it_cannot_place_the_rise(demo):
+    fields = ("agent_id", "team", "channel", "process_step", "rating")
+    records = [{k: v for k, v in r.items() if k not in fields} for r in demo[0]]
+    report = attribution_report(records, "speed", period=PERIOD)
+
+    assert report["verdict"] == "systemic"
+    assert "carry no agent, team, step or channel" in report["reason"]
+    assert report["individual"]["units"] == []
+
+
 def test_attribution_raises_error_with_missing_created_at(demo):
     records = [dict(r) for r in demo[0][:5]]
     records[2].pop("created_at")
