@@ -110,8 +110,8 @@ def active_order(
 ) -> ActiveOrder:
     """The task order for ``texts`` (greedy MMR); at most ``limit`` tasks.
 
-    Costs one sparse product over all comments per task picked: about 10 s for
-    5,000 comments on one core.
+    Costs one sparse product over all comments per task picked: 25 s to order
+    5,000 comments on this 2-core machine, 2.5 s to pick the first 100 of them.
     """
     _check(diversity, duplicate_cosine)
     if len(texts) != len(predictions):
