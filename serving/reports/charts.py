@@ -65,11 +65,12 @@ def trend_chart(
     """Weekly rates, one line per series; change point and events as lines."""
     _style()
     figure, axis = plt.subplots(figsize=(7, 3))
-    for span in shade:
+    # Baseline lighter than the period, so the two read apart.
+    for span, grey in zip(shade, ("0.95", "0.88"), strict=False):
         axis.axvspan(
             date.fromisoformat(span["start"]),
             date.fromisoformat(span["end"]),
-            color="0.92",
+            color=grey,
         )
     for key, (name, weekly) in enumerate(series.items()):
         weeks = [date.fromisoformat(w["week"]) for w in weekly]
