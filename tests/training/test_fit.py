@@ -66,3 +66,35 @@ def test_trained_model_learns_the_tiny_data(tiny_model):
 
     assert scores.presence[0, speed] > scores.presence[1, speed]
     assert scores.presence[1, attitude] > scores.presence[0, attitude]
+
+
+def test_batched_scores_match_one_by_one_for_mixed_lengths(tiny_model):
+    folder, _ = tiny_model
+    model = load_model(folder)
+    texts = ["好", "送得太慢了，等了两个小时" * 9, "太贵了", "很好吃" * 40, "汤洒了"]
+
+    together = model.scores(texts, batch_size=2)
+    alone = [model.scores([t]) for t in texts]
+
+    for i, single in enumerate(alone):
+        np.testing.assert_allclose(together.presence[i], single.presence[0], atol=1e-5)
+        np.testing.assert_allclose(
+            together.sentiment[i], single.sentiment[0], atol=1e-5
+        )
+
+
+def test_forward_passes_stay_within_the_token_budget(tiny_model):
+    from model.predict import TOKEN_BUDGET
+
+    folder, _ = tiny_model
+    model = load_model(folder)
+    texts = ["好" * n for n in (3, 5, 8, 40, 60, 100, 110, 300)] * 6
+    token_ids = model.windows.token_ids(texts)
+    order = np.argsort([len(t) for t in token_ids], kind="stable")
+
+    groups = model._groups(order, token_ids, batch_size=64)
+
+    assert sorted(i for g in groups for i in g) == list(range(len(texts)))
+    for group in groups[:-1]:
+        batch = model.windows.windows([token_ids[i] for i in group])
+        assert len(group) == 1 or batch.input_ids.numel() <= TOKEN_BUDGET
