@@ -13,9 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -29,6 +30,8 @@ from model.predict import Model, load_model, predict, set_threads
 from serving.batcher import MicroBatcher
 from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
+from serving.reports.attribution import attribution_report, check_events
+from serving.reports.data import Period, ReportInputError, parse_period
 from serving.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -276,6 +279,7 @@ def _check_limits(
 def _add_routes(app: FastAPI, state: ServiceState) -> None:
     _add_classify_routes(app, state)
     _add_feedback_routes(app, state)
+    _add_report_routes(app, state)
 
 
 def _add_classify_routes(app: FastAPI, state: ServiceState) -> None:
@@ -446,3 +450,72 @@ def _add_feedback_routes(app: FastAPI, state: ServiceState) -> None:
                 "POST it to /v1/feedback first",
             )
         return found
+
+
+def _add_report_routes(app: FastAPI, state: ServiceState) -> None:
+    # Reads need the key too: per-agent rates are personnel data.
+    require_key = _key_checker(state)
+
+    @app.get("/v1/reports/attribution", dependencies=[Depends(require_key)])
+    async def attribution(
+        category: Annotated[str, Query(description="category key, e.g. speed")],
+        period: Annotated[
+            str | None, Query(description="START:END, ISO dates; default: last 4 weeks")
+        ] = None,
+        baseline: Annotated[
+            str | None, Query(description="START:END; default: the period before")
+        ] = None,
+        by: Annotated[str, Query(description="agent_id or team")] = "agent_id",
+        polarity: Annotated[str, Query(description="negative, positive, neutral")] = (
+            "negative"
+        ),
+        event: Annotated[
+            list[str] | None,
+            Query(description="DATE:DESCRIPTION of a change the team made, repeatable"),
+        ] = None,
+        alpha: Annotated[float, Query(gt=0, lt=1)] = 0.05,
+        window: Annotated[int, Query(ge=0, le=366)] = 7,
+    ) -> dict[str, Any]:
+        """``pingjia report attribution`` over the feedback store's records:
+        is a rise in negative feedback individual (agents) or systemic?"""
+        try:
+            wanted = parse_period(period) if period else None
+            before = parse_period(baseline) if baseline else None
+            events = check_events(_events_of(event or []), "event")
+        except ReportInputError as error:
+            raise HTTPException(422, str(error)) from None
+
+        def report(store: FeedbackStore) -> dict[str, Any]:
+            return attribution_report(
+                list(store.records(until=_until(wanted))),
+                category,
+                period=wanted,
+                baseline=before,
+                by=by,
+                polarity=polarity,
+                events=events,
+                alpha=alpha,
+                event_window_days=window,
+            )
+
+        try:
+            return await _in_store(state, report)
+        except ReportInputError as error:
+            raise HTTPException(422, str(error)) from None
+
+
+def _events_of(values: list[str]) -> list[dict[str, str]]:
+    """``"2026-11-02:new routing"`` -> ``{"date": ..., "description": ...}``."""
+    return [
+        dict(zip(("date", "description"), value.split(":", 1), strict=False))
+        for value in values
+    ]
+
+
+def _until(period: Period | None) -> datetime | None:
+    """Read up to the period's end (the timeline looks back from there); with no
+    period, everything, since only the data can say when its last weeks are."""
+    if period is None:
+        return None
+    end = period.end + timedelta(days=1)
+    return datetime(end.year, end.month, end.day)
