@@ -155,3 +155,22 @@ def load_second_pass(label_set: LabelSet) -> list[Annotation]:
     """Independent second labels of a subset, for the agreement study."""
     path = data_folder(label_set.version) / "second-pass.jsonl"
     return read_annotations(path, label_set)
+
+
+def merge_annotations(
+    base: Iterable[Annotation], *newer: Iterable[Annotation]
+) -> tuple[list[Annotation], dict[str, int]]:
+    """``base`` with each later set's annotations replacing it by comment id.
+
+    Re-annotated comments keep their place; comments new to ``base`` come at
+    the end in the order given. Returns the merged list and counts of what
+    was ``kept``, ``replaced`` and ``added``.
+    """
+    merged = {a.id: a for a in base}
+    counts = {"kept": len(merged), "replaced": 0, "added": 0}
+    for annotations in newer:
+        for annotation in annotations:
+            counts["replaced" if annotation.id in merged else "added"] += 1
+            merged[annotation.id] = annotation
+    counts["kept"] -= counts["replaced"]
+    return list(merged.values()), counts

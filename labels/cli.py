@@ -16,6 +16,7 @@ from labels.annotations import (
     AnnotationError,
     load_hand_labels,
     load_second_pass,
+    merge_annotations,
     read_annotations,
     write_annotations,
 )
@@ -214,6 +215,33 @@ def migrate(
     output.parent.mkdir(parents=True, exist_ok=True)
     write_annotations(output, migrated)
     _print_migration(report, output, show_ids)
+
+
+@app.command()
+def merge(
+    base: Path = typer.Argument(..., help="Annotations (JSON lines) to update."),
+    newer: list[Path] = typer.Argument(
+        ..., help="Annotations that replace BASE's by id, e.g. a Label Studio import."
+    ),
+    version: str = typer.Option(DEFAULT_VERSION, help="Label-set version of all."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write."),
+) -> None:
+    """BASE with the annotations of NEWER (later files win) replacing it by id."""
+    label_set = load_label_set(version)
+    try:
+        sets = [read_annotations(path, label_set) for path in (base, *newer)]
+    except (AnnotationError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error), param_hint="BASE/NEWER") from error
+
+    merged, counts = merge_annotations(*sets)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    write_annotations(output, merged)
+    undecided = sum(bool(a.undecided) for a in merged)
+    typer.echo(
+        f"{len(merged)} annotations -> {output}: {counts['kept']} kept, "
+        f"{counts['replaced']} replaced, {counts['added']} added; "
+        f"{undecided} still with undecided categories"
+    )
 
 
 _NEW_HEADER = """\

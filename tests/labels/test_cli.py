@@ -108,3 +108,50 @@ def test_new_starts_next_version_as_a_loadable_copy(tmp_path):
     assert v3.keys == load_label_set("2").keys
     assert v3.migration.source == "2" and v3.migration.operations == ()
     assert (tmp_path / "v3.yaml").read_text("utf-8").startswith("# Label set v3")
+
+
+def test_merge_replaces_by_id_and_adds_new_comments(tmp_path):
+    v2 = tmp_path / "v2.jsonl"
+    runner.invoke(app, ["migrate", str(write_v1(tmp_path / "v1.jsonl")),
+                        "--from", "1", "--to", "2", "-o", str(v2)])  # fmt: skip
+    refined = tmp_path / "refined.jsonl"
+    refined.write_text(
+        json.dumps({"id": "waimai-0000000000000001", "sentiment": "negative",
+                    "categories": {"packaging": "negative", "timeliness": "negative"},
+                    "annotator": "c"}) + "\n"
+        + json.dumps({"id": "shopping-0000000000000009", "sentiment": "positive",
+                      "categories": {}, "annotator": "c"}) + "\n",
+        "utf-8",
+    )  # fmt: skip
+    out = tmp_path / "merged.jsonl"
+
+    result = runner.invoke(
+        app, ["merge", str(v2), str(refined), "--version", "2", "-o", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "4 annotations" in result.output and "1 replaced, 1 added" in result.output
+    lines = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [line["id"] for line in lines] == [
+        "waimai-0000000000000001",
+        "waimai-0000000000000002",
+        "hotel-0000000000000003",
+        "shopping-0000000000000009",
+    ]
+    assert lines[0]["categories"] == {"packaging": "negative", "timeliness": "negative"}
+    assert "undecided" not in lines[0]
+    assert "0 still with undecided" in result.output
+
+
+def test_merge_refuses_labels_of_another_version(tmp_path):
+    refined = tmp_path / "refined.jsonl"
+    refined.write_text(json.dumps(V1_LINES[0]) + "\n", "utf-8")
+    v2 = tmp_path / "v2.jsonl"
+    v2.write_text("", "utf-8")
+
+    result = runner.invoke(
+        app, ["merge", str(v2), str(refined), "--version", "2", "-o", "x.jsonl"]
+    )
+
+    assert result.exit_code == 2
+    assert "expected a category of v2" in result.output
