@@ -168,8 +168,8 @@ def merge_annotations(
     """
     merged = {a.id: a for a in base}
     counts = {"kept": len(merged), "replaced": 0, "added": 0}
-    for annotations in newer:
-        for annotation in annotations:
+    for later in newer:
+        for annotation in later:
             counts["replaced" if annotation.id in merged else "added"] += 1
             merged[annotation.id] = annotation
     counts["kept"] -= counts["replaced"]
