@@ -167,10 +167,12 @@ def merge_annotations(
     was ``kept``, ``replaced`` and ``added``.
     """
     merged = {a.id: a for a in base}
-    counts = {"kept": len(merged), "replaced": 0, "added": 0}
-    for later in newer:
-        for annotation in later:
-            counts["replaced" if annotation.id in merged else "added"] += 1
-            merged[annotation.id] = annotation
-    counts["kept"] -= counts["replaced"]
+    later = [a for each in newer for a in each]
+    touched = {a.id for a in later}
+    counts = {
+        "kept": len(merged.keys() - touched),
+        "replaced": len(merged.keys() & touched),
+        "added": len(touched - merged.keys()),
+    }
+    merged.update((a.id, a) for a in later)
     return list(merged.values()), counts
