@@ -78,5 +78,18 @@ class Calibration:
     def load(cls, folder: Path, categories: int) -> Calibration:
         path = Path(folder) / "calibration.json"
         if not path.exists():
-            return cls.identity(categories)
-        return cls(**json.loads(path.read_text("utf-8")))
+            # Uncalibrated scores under the model's thresholds would silently
+            # mean something else: refuse rather than fall back.
+            raise FileNotFoundError(
+                f"expected the calibration of the model (temperatures and "
+                f"thresholds) at {str(path)!r}, found none; copy the whole model "
+                "folder, or train it again with `pingjia train`"
+            )
+        calibration = cls(**json.loads(path.read_text("utf-8")))
+        if len(calibration.thresholds) != categories:
+            raise ValueError(
+                f"expected {categories} thresholds in {str(path)!r} (one per "
+                f"category of the model), got {len(calibration.thresholds)}; the "
+                "file belongs to another model: copy the whole model folder"
+            )
+        return calibration

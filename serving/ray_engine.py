@@ -1,23 +1,26 @@
 """The Ray engine of ``pingjia relabel``: the same chunks, labelled on Ray Data.
 
 The driver reads the input exactly as the local engine does (same chunks, same
-row errors) and hands chunks to Ray Data in windows of a few per actor. Each
-window runs ``map_batches`` with a pool of actors; an actor loads the model
-once, labels whole chunks and commits each part into the shared state folder
-itself. Because parts are made by the same ``label_chunk`` and assembled by the
-same code, the output is byte-for-byte the local engine's.
+row errors) and stages each chunk not yet done as a one-line file in the state
+folder (``pending/``), streaming, so its memory stays flat. One Ray Data
+pipeline then runs ``map_batches`` over their paths with a pool of
+actors for the whole job: an actor loads the model once, labels whole chunks
+and commits each part into the shared state folder itself. Because parts are
+made by the same ``label_chunk`` and assembled by the same code, the output is
+byte-for-byte the local engine's.
 
 On a cluster the state folder (next to OUTPUT) and the model folder must be on
-storage every node sees. Limits: the driver reads the input, so input reading
-does not scale out; actors live for one window (``WINDOW_CHUNKS_PER_ACTOR``
-chunks each), so the model is loaded once per actor and window.
+storage every node sees. Limit: the driver reads the input, so input reading
+does not scale out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from serving.records import RowError
@@ -25,6 +28,7 @@ from serving.relabel import (
     Chunk,
     JobState,
     RelabelOptions,
+    _write_atomic,
     iter_chunks,
     label_chunk,
     migration_labeller,
@@ -33,8 +37,6 @@ from serving.relabel import (
 from serving.sources import Row
 
 logger = logging.getLogger(__name__)
-
-WINDOW_CHUNKS_PER_ACTOR = 4
 
 
 def encode_chunk(chunk: Chunk) -> str:
@@ -85,8 +87,8 @@ class ChunkLabeller:
         from serving.relabel import _mark_unlabelled
 
         rows = []
-        for text in batch["chunk"]:
-            chunk = decode_chunk(str(text))
+        for path in batch["path"]:
+            chunk = decode_chunk(Path(str(path)).read_text("utf-8"))
             if not self.options.model:
                 chunk = _mark_unlabelled(chunk)
             records, errors, stats = label_chunk(
@@ -97,45 +99,50 @@ class ChunkLabeller:
         return {"rows": rows}
 
 
-def _run_window(
-    options: RelabelOptions, state: JobState, window: list[Chunk], bar
-) -> None:
+def _stage(options: RelabelOptions, state: JobState, bar) -> list[Path]:
+    """Write each chunk not yet committed to ``pending/`` as one JSON line."""
+    pending = state.folder / "pending"
+    shutil.rmtree(pending, ignore_errors=True)  # left by a killed run: redone
+    pending.mkdir()
+    done = state.done()
+    paths = []
+    for chunk in iter_chunks(options):
+        if chunk.index in done:
+            bar.update(len(chunk.rows))
+            continue
+        path = pending / f"chunk-{chunk.index:06d}.json"
+        _write_atomic(path, encode_chunk(chunk) + "\n")
+        paths.append(path)
+    return paths
+
+
+def run_ray(options: RelabelOptions, state: JobState, bar) -> None:
+    """Label every chunk not yet committed, on Ray Data."""
+    import ray
     import ray.data
 
-    dataset = ray.data.from_items([{"chunk": encode_chunk(c)} for c in window])
-    labelled = dataset.map_batches(
+    if not ray.is_initialized():
+        # Local Ray by default; RAY_ADDRESS points it at a cluster.
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+
+    pending = _stage(options, state, bar)
+    if not pending:
+        return
+    actors = min(options.workers, len(pending))
+    logger.info("Ray engine: %d chunks on %d actors", len(pending), actors)
+    # Paths, not chunks, go through Ray: the list stays small whatever the
+    # input size, and no read task competes with the actors for the CPUs.
+    paths = ray.data.from_items([{"path": str(p)} for p in pending])
+    labelled = paths.map_batches(
         ChunkLabeller,
         fn_constructor_kwargs={
             "options": asdict(options),
             "fingerprint": state.fingerprint,
         },
         batch_size=1,
-        concurrency=min(options.workers, len(window)),
+        concurrency=actors,
         num_cpus=1,
     )
     for row in labelled.iter_rows():
         bar.update(int(row["rows"]))
-
-
-def run_ray(options: RelabelOptions, state: JobState, bar) -> None:
-    """Label every chunk not yet committed, on Ray Data."""
-    import ray
-
-    if not ray.is_initialized():
-        # Local Ray by default; RAY_ADDRESS points it at a cluster.
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-    logger.info("Ray engine: %d actors", options.workers)
-
-    done = state.done()
-    window: list[Chunk] = []
-    size = WINDOW_CHUNKS_PER_ACTOR * options.workers
-    for chunk in iter_chunks(options):
-        if chunk.index in done:
-            bar.update(len(chunk.rows))
-            continue
-        window.append(chunk)
-        if len(window) == size:
-            _run_window(options, state, window, bar)
-            window = []
-    if window:
-        _run_window(options, state, window, bar)
+    shutil.rmtree(state.folder / "pending", ignore_errors=True)

@@ -80,7 +80,9 @@ class ChunkStats:
     errors: int = 0
     categories: Counter = field(default_factory=Counter)  # "key:polarity"
     sentiment: Counter = field(default_factory=Counter)
-    changes: Counter = field(default_factory=Counter)  # "key:added|removed|flipped"
+    changes: Counter = field(
+        default_factory=Counter
+    )  # "speed:added", "sentiment:changed"
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, other: ChunkStats) -> None:
@@ -157,17 +159,42 @@ def previous_labels(record: dict[str, Any]) -> dict[str, str] | None:
     }
 
 
+def _in_version(
+    labels: dict[str, str], source: str, target: str
+) -> dict[str, str] | None:
+    """Previous labels in the vocabulary of the new ones, so that a rename is no
+    change; None when no migration leads there (nothing comparable)."""
+    if source == target:
+        return labels
+    from labels.errors import LabelSetError
+    from labels.migrate import migration_path
+
+    try:
+        return dict(migration_path(source, target).apply(labels).categories)
+    except (LabelSetError, FileNotFoundError, KeyError, ValueError):
+        return None
+
+
 def _record_changes(
-    before: dict[str, str] | None, after: dict[str, Any], stats: ChunkStats, ident: str
+    before: dict[str, Any], after: dict[str, Any], stats: ChunkStats, ident: str
 ) -> None:
-    if before is None:
+    labels = previous_labels(before)
+    if labels is None:
         return
+    target = str(after.get("label_set_version") or "1")
+    source = str(before.get("label_set_version") or target)
+    then = _in_version(labels, source, target)
+    if then is None:
+        return
+
     now = {c["label"]: c["sentiment"] for c in after["categories"]}
-    changes = [f"{k}:added" for k in now.keys() - before.keys()]
-    changes += [f"{k}:removed" for k in before.keys() - now.keys()]
-    changes += [
-        f"{k}:flipped" for k in now.keys() & before.keys() if now[k] != before[k]
-    ]
+    changes = [f"{k}:added" for k in now.keys() - then.keys()]
+    changes += [f"{k}:removed" for k in then.keys() - now.keys()]
+    changes += [f"{k}:flipped" for k in now.keys() & then.keys() if now[k] != then[k]]
+    old = before.get("sentiment")
+    old = old.get("label") if isinstance(old, dict) else old
+    if isinstance(old, str) and old and old != after["sentiment"]["label"]:
+        changes.append("sentiment:changed")
     for change in changes:
         stats.changes[change] += 1
         examples = stats.examples.setdefault(change, [])
@@ -194,7 +221,7 @@ def label_chunk(
     labelled = labeller([record for _, record in good]) if good else []
     for (row, before), after in zip(good, labelled, strict=True):
         ident = str(before.get("id") or f"{Path(row.file).name}:{row.number}")
-        _record_changes(previous_labels(before), after, stats, ident)
+        _record_changes(before, after, stats, ident)
         stats.sentiment[after["sentiment"]["label"]] += 1
         for category in after["categories"]:
             stats.categories[f"{category['label']}:{category['sentiment']}"] += 1

@@ -37,7 +37,7 @@ def render_card(
         "encoder layers and the word-embedding table frozen",
         f"- created {provenance['created']}",
         "",
-        "## Categories (label set v1)",
+        f"## Categories (label set v{provenance['label_set_version']})",
         "",
         "| key | 中文 | precision | recall | F1 | test support |",
         "|---|---|---|---|---|---|",
@@ -74,7 +74,8 @@ def render_card(
         "## Limits",
         "- Trained on food delivery, hotel, e-commerce and Weibo helpdesk comments;",
         "  other domains will score lower.",
-        "- Training reads the first 128 tokens of a comment; prediction reads the",
+        f"- Training reads the first {config['train_window_tokens']} tokens of a "
+        "comment; prediction reads the",
         "  whole comment in windows of 128 tokens, up to 16 windows (about 1,800",
         "  Chinese characters); past that the output says `truncated: true`.",
         "- `review: true` marks comments a person should check: a category score",

@@ -58,11 +58,12 @@ def corpus_show(
         raise typer.Exit(1)
 
 
-def hand_labelled_records(corpus, annotations) -> list[dict]:
+def hand_labelled_records(corpus, annotations, version: str = "1") -> list[dict]:
     """Hand labels joined with their texts, in the shape classify writes.
 
-    A hand label is certain, so every score is 1.0; ``label_set_version`` is
-    the label set the annotations were checked against.
+    A hand label is certain, so every score is 1.0; ``version`` is the label
+    set the annotations were checked against. Categories a migration left
+    open are listed under ``undecided``, as a migrated prediction has them.
     """
     texts = {row["id"]: row for row in corpus}
     records = []
@@ -86,7 +87,8 @@ def hand_labelled_records(corpus, annotations) -> list[dict]:
                     for key, polarity in sorted(note.categories.items())
                 ],
                 "model_version": "hand-labels",
-                "label_set_version": "1",
+                "label_set_version": version,
+                **({"undecided": list(note.undecided)} if note.undecided else {}),
             }
         )
     return records
@@ -98,17 +100,24 @@ def corpus_export(
         ..., "-o", "--output", help="JSON lines file to write (outside the repo)."
     ),
     data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
+    version: str = typer.Option("1", help="Label-set version of the hand labels."),
+    undecided: bool = typer.Option(
+        False, help="Only comments with categories a migration left undecided."
+    ),
 ) -> None:
     """Write the hand-labelled comments with their texts, in classify's shape.
 
-    Input for `pingjia report demo`; the texts come from shared/data, so write
-    the file outside the repository.
+    Input for `pingjia report demo`, or (`--version 2 --undecided`) the comments
+    to send to annotators with `pingjia labels studio tasks`; the texts come from
+    shared/data, so write the file outside the repository.
     """
     from labels.annotations import load_hand_labels
     from labels.taxonomy import load_label_set
 
-    annotations = load_hand_labels(load_label_set("1"))
-    records = hand_labelled_records(load_corpus(data_dir), annotations)
+    annotations = load_hand_labels(load_label_set(version))
+    if undecided:
+        annotations = [a for a in annotations if a.undecided]
+    records = hand_labelled_records(load_corpus(data_dir), annotations, version)
     with output.open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -128,9 +137,9 @@ def train_command(
         None, help="Label-set version to train on (default 1)."
     ),
     data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
-    epochs: int = typer.Option(None, help="Passes over the hand labels (default 6)."),
+    epochs: int = typer.Option(None, help="Passes over the hand labels (default 3)."),
     time_budget: float = typer.Option(
-        None, help="Stop fine-tuning after this many minutes (default 16)."
+        None, help="Stop fine-tuning after this many minutes (default 18)."
     ),
     weak_per_source: int = typer.Option(
         None, help="Weak examples per source and epoch (default 400)."

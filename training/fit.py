@@ -270,11 +270,14 @@ def train(config: TrainConfig) -> Path:
     model.load_state_dict(best)
 
     calibration, dev_logits = _calibrate(model, windows, splits["dev"])
-    model_version = _save(
+    staging, model_version = _save(
         model, tokenizer, output, config, label_set, calibration, trained_on, history
     )
+    # Test figures and the card are made in the staging folder, so that the
+    # final name only ever holds a complete model.
+    write_test_metrics(staging, corpus, splits, label_set, config.star_test_per_source)
+    _publish(staging, output)
     logger.info("saved model %s to %s", model_version, output)
-    write_test_metrics(output, corpus, splits, label_set, config.star_test_per_source)
     return output
 
 
@@ -380,10 +383,21 @@ class _Run:
         per_step = (time.monotonic() - self.started) / self.step
         # 0.9: leave room for the dev checks inside the budget
         affordable = int(self.config.time_budget_minutes * 60 / per_step * 0.9)
+        planned = self.total
         self.total = max(self.warmup + 1, min(self.total, affordable))
         self.progress.total = self.total
         self.progress.refresh()
-        logger.info("%.2f s per step; planning %d steps", per_step, self.total)
+        if self.total < planned:
+            logger.warning(
+                "%.2f s per step: the time budget allows %d of the %d planned "
+                "steps, so this run depends on the machine's speed (fewer epochs "
+                "or a larger --time-budget make it reproducible)",
+                per_step,
+                self.total,
+                planned,
+            )
+        else:
+            logger.info("%.2f s per step; %d steps fit the budget", per_step, planned)
 
     def evaluate(self) -> None:
         """Score the dev split; keep the best weights; count checks without gain."""
@@ -488,10 +502,15 @@ def _save(
         "train_config": asdict(config),
     }
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2), "utf-8")
+    return staging, model_version
+
+
+def _publish(staging: Path, output: Path) -> None:
+    import shutil
+
     shutil.rmtree(output, ignore_errors=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(output)
-    return model_version
 
 
 def baseline_dir(config: TrainConfig) -> Path:

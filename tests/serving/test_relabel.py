@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.relabel import JobMismatch, RelabelOptions, relabel
+from serving.relabel import Chunk, JobMismatch, RelabelOptions, label_chunk, relabel
+from serving.sources import Row
 
 PINGJIA = str(Path(sys.executable).with_name("pingjia"))
 TEXTS = [
@@ -193,13 +194,58 @@ def test_relabel_survives_sigkill_and_the_same_command_finishes(tiny_model, tmp_
     assert _ids(output) == [f"c{i}" for i in range(400)]
 
 
+def _labelled(record_id, sentiment, categories, version="1"):
+    return {
+        "id": record_id,
+        "text": "送得太慢了",
+        "label_set_version": version,
+        "sentiment": {"label": sentiment, "score": 0.9},
+        "categories": [
+            {"label": k, "score": 0.9, "sentiment": p, "sentiment_score": 0.9}
+            for k, p in categories.items()
+        ],
+    }
+
+
+def test_relabel_diff_counts_added_removed_flipped_and_sentiment():
+    before = _labelled(
+        "x1",
+        "positive",
+        {"price": "positive", "speed": "positive", "attitude": "negative"},
+    )
+    after = _labelled(
+        "x1",
+        "negative",
+        {"speed": "negative", "delivery": "negative", "attitude": "negative"},
+    )
+    chunk = Chunk(0, [Row("in.jsonl", 1, record=before)])
+
+    _, _, stats = label_chunk(chunk, lambda records: [after], needs_text=True)
+
+    assert dict(stats.changes) == {
+        "price:removed": 1,
+        "speed:flipped": 1,
+        "delivery:added": 1,
+        "sentiment:changed": 1,
+    }
+    assert stats.examples["speed:flipped"] == ["x1"]
+
+
+def test_relabel_diff_compares_in_the_new_version_so_a_rename_is_no_change():
+    before = _labelled("x2", "negative", {"speed": "negative", "price": "negative"})
+    after = _labelled(
+        "x2", "negative", {"timeliness": "negative", "price": "positive"}, version="2"
+    )
+    chunk = Chunk(0, [Row("in.jsonl", 1, record=before)])
+
+    _, _, stats = label_chunk(chunk, lambda records: [after], needs_text=True)
+
+    assert dict(stats.changes) == {"price:flipped": 1}
+
+
 def test_relabel_reports_changes_against_existing_labels(tiny_model, tmp_path):
     source = tmp_path / "in.jsonl"
-    record = {
-        "id": "x1",
-        "text": "送得太慢了",
-        "categories": [{"label": "price", "sentiment": "positive"}],
-    }
+    record = _labelled("x1", "positive", {"price": "positive"})
     source.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
 
     totals = relabel(
@@ -209,14 +255,19 @@ def test_relabel_reports_changes_against_existing_labels(tiny_model, tmp_path):
         progress=False,
     )
 
-    now = json.loads((tmp_path / "o.jsonl").read_text("utf-8"))["categories"]
-    if "price" not in {c["label"] for c in now}:
-        assert totals.changes["price:removed"] == 1
-        assert totals.examples["price:removed"] == ["x1"]
-    added = {c["label"] for c in now} - {"price"}
-    assert sum(v for k, v in totals.changes.items() if k.endswith(":added")) == len(
-        added
-    )
+    out = json.loads((tmp_path / "o.jsonl").read_text("utf-8"))
+    now = {c["label"]: c["sentiment"] for c in out["categories"]}
+    expected = {f"{k}:added" for k in now.keys() - {"price"}}
+    if "price" not in now:
+        expected.add("price:removed")
+    elif now["price"] != "positive":
+        expected.add("price:flipped")
+    if out["sentiment"]["label"] != "positive":
+        expected.add("sentiment:changed")
+    assert set(totals.changes) == expected
+    assert all(totals.examples[change] == ["x1"] for change in expected)
+    summary = json.loads((tmp_path / "o.jsonl.summary.json").read_text("utf-8"))
+    assert set(summary["changes"]) == expected
 
 
 def test_relabel_migrates_existing_labels_without_a_model(tmp_path):

@@ -119,3 +119,22 @@ def test_weak_labels_map_zhijiang_categories(corpus):
     assert label.categories == {"speed": "positive", "price": "negative"}
     assert label.sentiment is None  # mixed polarities give no overall stance
     assert weak_label({**row, "source": "helpdesk", "aspects": []}) is None
+
+
+def test_corpus_export_undecided_v2_comments_for_annotators(corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from pingjia.cli import app
+
+    out = tmp_path / "undecided.jsonl"
+    result = CliRunner().invoke(
+        app, ["corpus", "export", "--version", "2", "--undecided", "-o", str(out)]
+    )
+
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(records) == 655  # the v1 labels with delivery, split in v2
+    assert all(r["label_set_version"] == "2" for r in records)
+    assert all(set(r["undecided"]) == {"packaging", "order_accuracy"} for r in records)
+    texts = dict(zip(corpus["id"], corpus["text"], strict=True))
+    assert all(r["text"] == texts[r["id"]] for r in records)

@@ -6,7 +6,7 @@ from model.predict import load_model, predict
 
 
 def test_train_writes_a_complete_model_folder(tiny_model):
-    folder, _ = tiny_model
+    folder, config = tiny_model
 
     for name in (
         "model.safetensors",
@@ -16,9 +16,14 @@ def test_train_writes_a_complete_model_folder(tiny_model):
         "provenance.json",
         "tokenizer.json",
         "encoder/config.json",
+        "metrics.json",
         "README.md",
     ):
         assert (folder / name).exists(), name
+    assert not folder.with_name(folder.name + ".partial").exists()
+    card = (folder / "README.md").read_text("utf-8")
+    assert "## Categories (label set v1)" in card
+    assert f"first {config.train_window_tokens} tokens" in card
     provenance = json.loads((folder / "provenance.json").read_text("utf-8"))
     assert provenance["label_set_version"] == "1"
     assert len(provenance["train_ids_sha256"]) == 64
@@ -98,3 +103,16 @@ def test_forward_passes_stay_within_the_token_budget(tiny_model):
     for group in groups[:-1]:
         batch = model.windows.windows([token_ids[i] for i in group])
         assert len(group) == 1 or batch.input_ids.numel() <= TOKEN_BUDGET
+
+
+def test_a_model_folder_without_its_calibration_is_refused(tiny_model, tmp_path):
+    import shutil
+
+    import pytest
+
+    folder = tmp_path / "copy"
+    shutil.copytree(tiny_model[0], folder)
+    (folder / "calibration.json").unlink()
+
+    with pytest.raises(FileNotFoundError, match="copy the whole model folder"):
+        load_model(folder)
