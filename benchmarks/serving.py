@@ -59,16 +59,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def http_load(base: str, texts: list[str], clients: int, per_client: int):
+async def http_load(
+    base: str, texts: list[str], clients: int, per_client: int, batch: int = 1
+):
+    """Comments/s, p50 and p99 seconds per request; ``batch`` comments each."""
     latencies: list[float] = []
 
     async def client(offset: int, http: httpx.AsyncClient) -> None:
         for i in range(per_client):
-            text = texts[(offset * per_client + i) % len(texts)]
+            first = (offset * per_client + i) * batch
+            comments = [{"text": texts[(first + j) % len(texts)]} for j in range(batch)]
             started = time.perf_counter()
-            reply = await http.post(
-                f"{base}/v1/classify", json={"comments": [{"text": text}]}
-            )
+            reply = await http.post(f"{base}/v1/classify", json={"comments": comments})
             reply.raise_for_status()
             latencies.append(time.perf_counter() - started)
 
@@ -79,7 +81,7 @@ async def http_load(base: str, texts: list[str], clients: int, per_client: int):
         elapsed = time.perf_counter() - started
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    return len(latencies) / elapsed, statistics.median(latencies), p99
+    return batch * len(latencies) / elapsed, statistics.median(latencies), p99
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -112,6 +114,16 @@ def through_http(model_dir: Path, texts: list[str], quantize: bool) -> None:
         print(f"{'clients':>8} {'comments/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
         for clients, per_client in ((1, 100), (8, 40), (32, 20)):
             rate, p50, p99 = asyncio.run(http_load(base, texts, clients, per_client))
+            print(f"{clients:>8} {rate:>12.1f} {1000 * p50:>9.1f} {1000 * p99:>9.1f}")
+        short = [t for t in texts if len(t) <= 30]
+        rate, p50, p99 = asyncio.run(http_load(base, short, 1, 100))
+        print(f"short comments (<= 30 characters), 1 client: p50 {1000 * p50:.1f} ms")
+        print("\nHTTP, 32 comments per request")
+        print(f"{'clients':>8} {'comments/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
+        for clients, per_client in ((1, 10), (4, 6)):
+            rate, p50, p99 = asyncio.run(
+                http_load(base, texts, clients, per_client, batch=32)
+            )
             print(f"{clients:>8} {rate:>12.1f} {1000 * p50:>9.1f} {1000 * p99:>9.1f}")
         print(f"\nserver peak RSS: {peak_rss_mib(server.pid):.0f} MiB")
     finally:

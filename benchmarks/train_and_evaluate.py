@@ -4,16 +4,19 @@ Run by hand (it takes ~20 minutes on a 2-core machine):
 
     .venv/bin/python benchmarks/train_and_evaluate.py [--output DIR]
 
-Prints the wall time and peak memory of `pingjia train`, then the side-by-side
-table of `pingjia evaluate` (model vs TF-IDF baseline).
+Prints the wall time and peak memory of `pingjia train` (fine-tuning, test
+figures and the TF-IDF baseline fit), the side-by-side table of `pingjia
+evaluate` (model vs baseline), then issue 3's targets, each met or not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,10 +40,57 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
     model = ["--model", args.output] if args.output else []
+    report = Path(tempfile.mkdtemp(prefix="pingjia-eval-")) / "evaluation.json"
     subprocess.run(
-        [PINGJIA, "evaluate", *model, "--per-source", args.per_source], check=True
+        [PINGJIA, "evaluate", *model, "--per-source", args.per_source]
+        + ["--output", str(report)],
+        check=True,
     )
     print(f"\npingjia train: {minutes:.1f} min wall, peak RSS {peak_mib:.0f} MiB")
+    print_targets(json.loads(report.read_text("utf-8")), minutes)
+
+
+def annotator_micro_f1() -> float:
+    from labels.agreement import agreement
+    from labels.annotations import load_hand_labels, load_second_pass
+    from labels.taxonomy import load_label_set
+
+    label_set = load_label_set("1")
+    first, second = load_hand_labels(label_set), load_second_pass(label_set)
+    return agreement(first, second, label_set).presence_micro_f1
+
+
+def print_targets(evaluation: dict, minutes: float) -> None:
+    model, base = evaluation["model"], evaluation["baseline"]
+    hand, base_hand = model["hand"], base["hand"]
+    rows = [
+        ("presence micro-F1 >= 0.85", hand["presence_micro_f1"] >= 0.85,
+         f"{hand['presence_micro_f1']:.3f}"),
+        ("polarity accuracy >= 0.90", hand["polarity_accuracy"] >= 0.90,
+         f"{hand['polarity_accuracy']:.3f}"),
+        ("training <= 20 min", minutes <= 20, f"{minutes:.1f} min"),
+    ]  # fmt: skip
+    for key in ("presence_micro_f1", "presence_macro_f1", "polarity_accuracy",
+                "sentiment_accuracy", "sentiment_macro_f1"):  # fmt: skip
+        rows.append(
+            (f"beats baseline: {key}", hand[key] > base_hand[key],
+             f"{hand[key]:.3f} vs {base_hand[key]:.3f}")
+        )  # fmt: skip
+    for source, row in model["source_sentiment"].items():
+        other = base["source_sentiment"][source]["accuracy"]
+        rows.append(
+            (f"{source} sentiment accuracy >= baseline + 0.02",
+             row["accuracy"] >= other + 0.02, f"{row['accuracy']:.3f} vs {other:.3f}")
+        )  # fmt: skip
+    annotators = annotator_micro_f1()
+    rows.append(
+        ("presence micro-F1 close to annotators' (within 0.05)",
+         hand["presence_micro_f1"] >= annotators - 0.05,
+         f"{hand['presence_micro_f1']:.3f} vs {annotators:.3f}")
+    )  # fmt: skip
+    print("\ntargets (issue 3)")
+    for name, met, figure in rows:
+        print(f"  {'met    ' if met else 'NOT MET'}  {name:<52} {figure}")
 
 
 if __name__ == "__main__":

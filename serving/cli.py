@@ -102,9 +102,20 @@ def serve_command(
     label_set_version: str = typer.Option(
         None, help="Answer in this label-set version (default: the model's)."
     ),
+    max_comments: int = typer.Option(None, help="Comments per request (256)."),
+    max_chars: int = typer.Option(None, help="Characters per comment (5000)."),
+    max_body_bytes: int = typer.Option(None, help="Request body size (2000000)."),
+    batch_size: int = typer.Option(None, help="Most comments per model call (64)."),
+    batch_wait_ms: float = typer.Option(
+        None, help="How long a lone request waits for company (4 ms)."
+    ),
+    database_url: str = typer.Option(
+        None, help="Feedback store URL (default: a SQLite file in PINGJIA_HOME)."
+    ),
 ) -> None:
     """Start the HTTP API; settings also come from PINGJIA_* variables."""
     import uvicorn
+    from pydantic import ValidationError
 
     from serving.app import create_app
     from serving.settings import ServingSettings
@@ -116,8 +127,27 @@ def serve_command(
         "threads": threads,
         "quantize": quantize,
         "label_set_version": label_set_version,
+        "max_comments": max_comments,
+        "max_chars": max_chars,
+        "max_body_bytes": max_body_bytes,
+        "batch_size": batch_size,
+        "batch_wait_ms": batch_wait_ms,
+        "database_url": database_url,
     }
-    settings = ServingSettings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = ServingSettings(
+            **{k: v for k, v in overrides.items() if v is not None}
+        )
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+        )
+        typer.echo(
+            f"error: invalid settings ({problems}); fix the option or the "
+            "PINGJIA_* variable of that name",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     resolve_model_dir(settings.model_path)
     check_label_set(settings)
     typer.echo(

@@ -60,9 +60,20 @@ def _stop(process) -> str:
     return output
 
 
+FUZZ_KEY = "fuzz-key-0123456789"
+
+
 @pytest.fixture(scope="module")
-def tiny_server(tiny_model):
-    process, base = _start(tiny_model[0], PINGJIA_MAX_COMMENTS="20")
+def tiny_server(tiny_model, tmp_path_factory):
+    from serving.store.keys import hash_key
+
+    store = tmp_path_factory.mktemp("fuzz-store") / "feedback.db"
+    process, base = _start(
+        tiny_model[0],
+        PINGJIA_MAX_COMMENTS="20",
+        PINGJIA_API_KEYS=hash_key(FUZZ_KEY),
+        PINGJIA_DATABASE_URL=f"sqlite:///{store}",
+    )
     yield base
     _stop(process)
 
@@ -72,6 +83,8 @@ def test_fuzz_no_request_makes_the_server_fail(tiny_server):
 
     Runs the schemathesis command line (its pytest plugin does not load under
     pytest 9) against the live server, with a fixed seed so a failure repeats.
+    It sends a valid API key, so the feedback store and report routes are
+    fuzzed past the key check too.
     """
     st = str(Path(sys.executable).with_name("schemathesis"))
     result = subprocess.run(
@@ -79,6 +92,8 @@ def test_fuzz_no_request_makes_the_server_fail(tiny_server):
             st,
             "run",
             f"{tiny_server}/openapi.json",
+            "--header",
+            f"X-API-Key: {FUZZ_KEY}",
             "--checks",
             "not_a_server_error",
             "--max-examples",
@@ -128,3 +143,20 @@ def test_real_model_classifies_real_comments(small_real_model, corpus):
     agreement = sum(a == b for a, b in zip(labels, stars, strict=True)) / len(stars)
     # A model trained for a minute already reads sentiment far above chance.
     assert agreement >= 0.7, agreement
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [(["--port", "0"], "port: Input should be greater than or equal to 1"),
+     (["--max-comments", "0"], "max_comments: Input should be greater than")],
+)  # fmt: skip
+def test_serve_refuses_bad_settings_with_the_field_named(tiny_model, option, says):
+    from typer.testing import CliRunner
+
+    from pingjia.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", str(tiny_model[0]), *option])
+
+    assert result.exit_code == 2
+    assert says in result.output
+    assert "Traceback" not in result.output
