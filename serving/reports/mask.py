@@ -12,14 +12,19 @@ Rules, applied in this order so that a longer match wins:
 4. order, tracking and id numbers: a run of 6 or more digits, or letters and
    digits after 订单/单号/运单 -> ``[单号]``;
 5. names: a common surname before 先生/女士/小姐/师傅/经理, or two or three
-   characters after 我叫/名叫/姓名 -> ``[姓名]`` (the title is kept).
+   characters after 我叫/名叫/姓名 -> ``[姓名]`` (the title is kept);
+6. bare names: words that jieba's part-of-speech tagger reads as a person's
+   name (``nr``), two to four characters starting with a common surname and
+   rare in its dictionary (``张伟``, ``客服李明``; not ``谢谢``) -> ``[姓名]``.
 
-Masking errs towards hiding: a ``我们小区`` becomes ``[地址]`` too. Digits are
-matched in any width (Python's ``\\d`` includes full-width ０-９).
+Masking errs towards hiding: a ``我们小区`` becomes ``[地址]`` too, and the
+tagger now and then takes a dish for a name (``黄焖鸡`` -> ``[姓名]鸡``). Digits
+are matched in any width (Python's ``\\d`` includes full-width ０-９).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 _SURNAMES = (
@@ -61,10 +66,33 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"((?:我叫|名叫|姓名[:：]?)){_HAN}{{2,3}}"), r"\1[姓名]"),
 )
 _REPEATS = re.compile(r"(\[地址\])+")
+_COMMON_WORD = 50  # jieba dictionary frequency from which a word is no name
 
 
 def mask(text: str) -> str:
     """``text`` with phone numbers, addresses, order numbers and names masked."""
     for pattern, replacement in _RULES:
         text = pattern.sub(replacement, text)
-    return _REPEATS.sub("[地址]", text)
+    return _REPEATS.sub("[地址]", _mask_names(text))
+
+
+def _mask_names(text: str) -> str:
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not ours
+    return "".join(
+        "[姓名]" if _is_name(token.word, token.flag, jieba.dt.FREQ) else token.word
+        for token in jieba.posseg.cut(text)
+    )
+
+
+def _is_name(word: str, flag: str, frequencies: dict[str, int]) -> bool:
+    # jieba's dictionary tags some everyday words nr (谢谢, 顾客, 毛巾); a real
+    # person's name is rare there or absent, so frequent words are kept.
+    return (
+        flag == "nr"
+        and 2 <= len(word) <= 4
+        and word[0] in _SURNAMES
+        and (frequencies.get(word) or 0) < _COMMON_WORD
+    )

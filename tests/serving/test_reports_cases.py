@@ -35,6 +35,9 @@ def demo(corpus):
         ("王先生态度很差", "王先生", "态度很差"),
         ("前台李小姐很热情", "李小姐", "很热情"),
         ("我叫张伟,投诉三次了", "张伟", "投诉三次了"),
+        # a bare name, as the tagger reads it
+        ("客服李明态度很差,一直推脱", "李明", "态度很差"),
+        ("今天和张伟一起去的,味道不错", "张伟", "味道不错"),
         # addresses: road with number, building parts, a named estate
         ("送到中山路100号就走了", "中山路100号", "就走了"),
         ("3栋2单元501室没人签收", "501室", "没人签收"),
@@ -56,6 +59,9 @@ def test_mask_hides_personal_data(text, hidden, kept):
         "等了2个小时",  # short numbers are not order numbers
         "一路小跑送来的,很感动",  # 路 without a number is not an address
         "这位先生态度很好",  # a title without a surname
+        "周到的服务,马上就到了",  # surnames as ordinary characters
+        "高速公路上堵车,方便面也凉了,谢谢",
+        "顾客要的毛巾有点陈旧",  # words jieba tags as names
         "",
     ],
 )
