@@ -1,6 +1,6 @@
 """Benchmark of issue 3's targets: train the default model, time it, evaluate it.
 
-Run by hand (it takes ~20 minutes on a 2-core machine):
+Run by hand (it takes ~15 minutes on a 2-core machine):
 
     .venv/bin/python benchmarks/train_and_evaluate.py [--output DIR]
 
