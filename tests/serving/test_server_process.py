@@ -100,8 +100,11 @@ def test_fuzz_no_request_makes_the_server_fail(tiny_server):
             "60",
             "--seed",
             "1",
+            # one worker: hypothesis parses lambdas with ast in each worker
+            # thread, which CPython 3.11 does not survive reliably
+            # ("AST constructor recursion depth mismatch")
             "--workers",
-            "2",
+            "1",
         ],
         capture_output=True,
         text=True,
