@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -14,7 +15,33 @@ from serving.store.cli import ingest_command, store_app
 from training.cli import corpus_app, evaluate_command, train_command
 from training.quality_cli import suspects_command
 
-app = typer.Typer(
+
+class _Command(typer.Typer):
+    """The ``pingjia`` app: a user's mistake ends in one line, not a traceback.
+
+    Bad paths, values and database URLs surface as ``OSError``,
+    ``ValueError`` (our own input errors included) or SQLAlchemy errors,
+    whose messages say what was wrong; ``-v`` shows the traceback too.
+    """
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as error:
+            if not _is_user_error(error) or logging.getLogger().level <= 10:
+                raise
+            print(f"error: {error}", file=sys.stderr)
+            print("(run with `pingjia -v ...` to see where)", file=sys.stderr)
+            sys.exit(2)
+
+
+def _is_user_error(error: Exception) -> bool:
+    return isinstance(error, OSError | ValueError) or type(error).__module__.startswith(
+        "sqlalchemy"
+    )
+
+
+app = _Command(
     help="pingjia 评价: what Chinese customer feedback is about.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,

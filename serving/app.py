@@ -30,6 +30,7 @@ from model.predict import Model, load_model, predict, set_threads
 from serving.batcher import MicroBatcher
 from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
+from serving.records import text_problem, unencodable
 from serving.reports.attribution import attribution_report, check_events
 from serving.reports.data import Period, ReportInputError, parse_period
 from serving.schemas import (
@@ -263,10 +264,14 @@ def _check_limits(
             f"{settings.max_comments}. Split the request.",
         )
     for index, comment in enumerate(body.comments):
-        if not comment.text.strip():
+        problem = text_problem(comment.text) or unencodable(
+            comment.model_dump(), f"comments[{index}]"
+        )
+        if problem:
             raise HTTPException(
                 422,
-                f"comments[{index}].text is empty or blank; send the comment's text",
+                f"comments[{index}]: {problem}; send the comment's text as it was "
+                "written",
             )
         if len(comment.text) > settings.max_chars:
             raise HTTPException(
@@ -334,7 +339,7 @@ def _add_classify_routes(app: FastAPI, state: ServiceState) -> None:
 _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 _BEARER = HTTPBearer(auto_error=False)
 _NO_KEYS = (
-    "writes to the feedback store are disabled: the server has no API keys "
+    "the feedback store and report routes are disabled: the server has no API keys "
     "configured; set PINGJIA_API_KEYS to SHA-256 digests made with "
     "`pingjia store hash-key` (or PINGJIA_API_KEY_FILE to a file of keys) and "
     "restart the server"
@@ -486,8 +491,12 @@ def _add_report_routes(app: FastAPI, state: ServiceState) -> None:
             raise HTTPException(422, str(error)) from None
 
         def report(store: FeedbackStore) -> dict[str, Any]:
+            # A lower bound leaves out comments stored without created_at:
+            # they have no place on the time axis, and an API client cannot
+            # take them out of the store's reports itself.
+            records = store.records(since=_EARLIEST, until=_until(wanted))
             return attribution_report(
-                list(store.records(until=_until(wanted))),
+                list(records),
                 category,
                 period=wanted,
                 baseline=before,
@@ -510,6 +519,9 @@ def _events_of(values: list[str]) -> list[dict[str, str]]:
         dict(zip(("date", "description"), value.split(":", 1), strict=False))
         for value in values
     ]
+
+
+_EARLIEST = datetime(1900, 1, 1)
 
 
 def _until(period: Period | None) -> datetime | None:

@@ -71,11 +71,9 @@ class MicroBatcher:
             texts = [t for job in jobs for t in job.texts]
             try:
                 results = await asyncio.to_thread(self.predict, texts)
-            except Exception as error:  # one bad batch must not stop the worker
+            except Exception:  # one bad batch must not stop the worker
                 logger.exception("model call failed for %d texts", len(texts))
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(error)
+                await self._one_by_one(jobs)
                 continue
             self.batches += 1
             start = 0
@@ -83,3 +81,13 @@ class MicroBatcher:
                 if not job.future.done():
                     job.future.set_result(results[start : start + len(job.texts)])
                 start += len(job.texts)
+
+    async def _one_by_one(self, jobs: list[_Job]) -> None:
+        """After a failed batch, each request alone: only the faulty one fails."""
+        for job in jobs:
+            if job.future.done():
+                continue
+            try:
+                job.future.set_result(await asyncio.to_thread(self.predict, job.texts))
+            except Exception as error:
+                job.future.set_exception(error)

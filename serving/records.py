@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labels.ids import normalize_text
+
 FORMATS = {
     ".jsonl": "jsonl",
     ".json": "jsonl",
@@ -54,30 +56,72 @@ def format_of(path: str) -> str:
     return FORMATS[suffix]
 
 
+def text_problem(text: Any, field: str = "text") -> str | None:
+    """Why ``text`` cannot be classified, or None.
+
+    Blank means blank once invisible marks (zero-width spaces, BOMs) and NUL
+    are gone, as ids see it; a lone surrogate (``\\ud800`` in JSON) is not
+    text at all and would fail the tokenizer.
+    """
+    if not isinstance(text, str):
+        return f"expected {field!r} as a string, got {type(text).__name__}"
+    broken = unencodable(text, field)
+    if broken:
+        return broken
+    if not normalize_text(text).replace("\x00", "").strip():
+        return f"empty {field!r} (blank, or invisible marks only); nothing to classify"
+    return None
+
+
+def unencodable(value: Any, field: str) -> str | None:
+    """Where a value (or a string inside it) holds a lone surrogate, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return (
+                f"{field!r} holds a lone surrogate ({value[error.start]!r} at "
+                f"character {error.start}), which is not text; fix the encoding "
+                "of the source (a UTF-16 pair split in two)"
+            )
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            found = unencodable(key, field) or unencodable(inner, f"{field}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found = unencodable(inner, f"{field}[{i}]")
+            if found:
+                return found
+    return None
+
+
 def check_text(
     record: dict[str, Any], row: int, field: str = "text"
 ) -> RowError | None:
-    """None when the record has a usable text, else why not."""
+    """None when the record has a usable text and fields, else why not."""
     if field not in record or record[field] is None:
         return RowError(
             row, f"missing field {field!r}; each record needs a text", record
         )
-    if not isinstance(record[field], str):
-        return RowError(
-            row,
-            f"expected {field!r} as a string, got {type(record[field]).__name__}",
-            record,
-        )
-    if not record[field].strip():
-        return RowError(row, f"empty {field!r}; nothing to classify", record)
-    return None
+    problem = text_problem(record[field], field) or next(
+        (found for k, v in record.items() if (found := unencodable(v, k))), None
+    )
+    return RowError(row, problem, _printable(record)) if problem else None
 
 
-def _jsonl_lines(path: str) -> Iterator[str]:
+def _printable(record: dict[str, Any]) -> dict[str, Any]:
+    # the errors file is UTF-8 too: a lone surrogate is written as its escape
+    return json.loads(json.dumps(record, ensure_ascii=True))
+
+
+def _jsonl_lines(path: str) -> Iterator[bytes]:
+    # Bytes, decoded line by line: one bad byte costs its row, not the file.
     if path == "-":
-        yield from sys.stdin
+        yield from sys.stdin.buffer
         return
-    with open(path, encoding="utf-8", errors="strict") as handle:
+    with open(path, "rb") as handle:
         yield from handle
 
 
@@ -93,25 +137,20 @@ def read_records(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 
 
 def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    lines = _jsonl_lines(path)
-    number = 0
-    while True:
+    for number, raw in enumerate(_jsonl_lines(path), start=1):
         try:
-            line = next(lines)
-        except StopIteration:
-            return
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as error:
-            number += 1
             yield (
                 number,
                 RowError(
                     number,
-                    f"not UTF-8 ({error.reason}); the rest of "
-                    "the file could not be read",
+                    f"not UTF-8 ({error.reason} at byte {error.start}); save the "
+                    "file as UTF-8, or use `pingjia relabel --encoding gbk` for "
+                    "GBK exports",
                 ),
             )
-            return
-        number += 1
+            continue
         if not line.strip():
             continue
         try:
@@ -119,7 +158,11 @@ def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         except json.JSONDecodeError as error:
             yield (
                 number,
-                RowError(number, f"broken JSON: {error.msg} at column {error.colno}"),
+                RowError(
+                    number,
+                    f"broken JSON ({error.msg.removesuffix(' at')}, column "
+                    f"{error.colno}); fix or drop the line",
+                ),
             )
             continue
         if not isinstance(record, dict):
@@ -137,11 +180,18 @@ def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 def _read_table(path: str, csv: bool) -> Iterator[tuple[int, dict[str, Any]]]:
     import pandas as pd
 
-    frame = (
-        pd.read_csv(path, dtype=str, keep_default_na=False)
-        if csv
-        else pd.read_parquet(path)
-    )
+    try:
+        frame = (
+            pd.read_csv(path, dtype=str, keep_default_na=False)
+            if csv
+            else pd.read_parquet(path)
+        )
+    except (ValueError, UnicodeDecodeError) as error:  # ParserError is a ValueError
+        raise ValueError(
+            f"expected a {'UTF-8 CSV' if csv else 'Parquet'} file readable as a "
+            f"table, got {path!r} that is not ({error}); `pingjia relabel` reads "
+            "CSV row by row, lists the bad rows and detects GBK"
+        ) from None
     yield from enumerate(frame.to_dict(orient="records"), start=1)
 
 

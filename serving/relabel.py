@@ -16,6 +16,7 @@ the same parts, so their outputs are identical.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import logging
@@ -65,6 +66,14 @@ class RelabelOptions:
             raise ValueError(f"expected chunk_rows >= 1, got {self.chunk_rows!r}")
         if self.engine not in ("local", "ray"):
             raise ValueError(f"expected engine 'local' or 'ray', got {self.engine!r}")
+        if self.encoding != "auto":
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise ValueError(
+                    f"expected --encoding auto, utf-8, gbk or gb18030, got "
+                    f"{self.encoding!r}, which Python does not know"
+                ) from None
 
 
 @dataclass

@@ -59,6 +59,7 @@ from serving.reports.stats import (
 logger = logging.getLogger(__name__)
 
 BY_FIELDS = ("agent_id", "team")
+POLARITIES = ("negative", "positive", "neutral")
 SPREAD_FIELDS = ("process_step", "channel")
 INDIVIDUAL_SHARE = 0.5
 
@@ -114,9 +115,19 @@ def attribution_report(
             f"expected --by as one of {BY_FIELDS}, got {by!r}; process steps and "
             "channels are always analysed as the systemic side"
         )
+    if polarity not in POLARITIES:
+        raise ReportInputError(
+            f"expected polarity as one of {POLARITIES}, got {polarity!r}"
+        )
     frames = as_frames(records)
     period = parse_period(period) if period else default_period(frames)
     baseline = parse_period(baseline) if baseline else period.previous()
+    if baseline.end >= period.start:
+        raise ReportInputError(
+            f"expected a baseline that ends before the period starts, got "
+            f"baseline {baseline} and period {period}; leave --baseline out for "
+            "the period just before"
+        )
     _check_category(frames, category)
 
     flags = category_flags(frames, category, polarity)

@@ -37,7 +37,13 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from serving.reports.data import Frames, Period, as_frames, parse_period
+from serving.reports.data import (
+    Frames,
+    Period,
+    ReportInputError,
+    as_frames,
+    parse_period,
+)
 from serving.reports.mask import mask
 
 logger = logging.getLogger(__name__)
@@ -102,10 +108,20 @@ def training_cases(
     ``diversity`` is 1 - lambda of the MMR selection; ``max_similarity`` the
     cosine cap between any two chosen cases.
     """
+    if n < 1:
+        raise ReportInputError(f"expected at least 1 case per category, got n={n}")
     frames = as_frames(records)
     if period:
         frames = frames.in_period(parse_period(period))
-    keys = list(categories) if categories else sorted(set(frames.mentions["category"]))
+    found = sorted(set(frames.mentions["category"]))
+    keys = list(categories) if categories else found
+    unknown = [k for k in keys if k not in found]
+    if unknown or not keys:
+        raise ReportInputError(
+            f"expected categories that occur in the records {found}, got "
+            f"{unknown or 'none'}; check the keys (v1: attitude, speed, ...) or "
+            "the period"
+        )
     texts = frames.comments.set_index("id")["text"]
     space = _Space.fit(texts)
 

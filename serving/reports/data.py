@@ -61,6 +61,12 @@ class Period:
                 f"expected a period whose end is not before its start, got "
                 f"{self.start.isoformat()!r}:{self.end.isoformat()!r}; swap the dates"
             )
+        if not (self.start.year >= 1900 and self.end.year <= 2200):
+            raise ReportInputError(
+                f"expected a period between the years 1900 and 2200, got "
+                f"{self.start.isoformat()!r}:{self.end.isoformat()!r}; check the "
+                "years"
+            )
 
     @property
     def days(self) -> int:

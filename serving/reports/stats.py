@@ -86,14 +86,19 @@ def _prior(mu: float, strength: float) -> BetaPrior:
     return BetaPrior(mu * strength, (1 - mu) * strength)
 
 
+MIN_FLAG_COMMENTS = 5
+
+
 def unit_rates(
     frame: pd.DataFrame, by: str, hit: str = "hit", alpha: float = 0.05
 ) -> pd.DataFrame:
     """One row per unit of ``by``: n, k, rate, shrunk rate, interval, tests.
 
     Rows without a unit (missing ``by``) count for nobody. ``flagged`` is True
-    where the unit's rate is above the others' after FDR control and its
-    shrunk rate is above the pooled rate.
+    where the unit's rate is above the others' after FDR control, its shrunk
+    rate is above the pooled rate, and it has at least ``MIN_FLAG_COMMENTS``
+    comments: below that, an exact test against peers without a single hit
+    would flag one unlucky comment.
     """
     data = frame.dropna(subset=[by])
     if data.empty:
@@ -120,7 +125,11 @@ def unit_rates(
     ]
     grouped["q"] = multipletests(grouped["p"], alpha=alpha, method="fdr_bh")[1]
     pooled = total_k / total_n
-    grouped["flagged"] = (grouped["q"] < alpha) & (grouped["shrunk"] > pooled)
+    grouped["flagged"] = (
+        (grouped["q"] < alpha)
+        & (grouped["shrunk"] > pooled)
+        & (grouped["n"] >= MIN_FLAG_COMMENTS)
+    )
     grouped.attrs["prior"] = prior
     return grouped.sort_values(["flagged", "shrunk"], ascending=False)
 

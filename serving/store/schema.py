@@ -79,6 +79,18 @@ class FeedbackRecord(BaseModel):
             raise ValueError(f"expected a string, got {type(value).__name__}")
         return value
 
+    @field_validator("created_at", mode="after")
+    @classmethod
+    def _a_time_reports_can_use(cls, value: datetime | None) -> datetime | None:
+        # Reports count by day with pandas, whose times end in 2262; the store
+        # also turns every time into UTC, which overflows at year 1 or 9999.
+        if value is not None and not 1900 <= value.year <= 2200:
+            raise ValueError(
+                f"expected a time between the years 1900 and 2200, got "
+                f"{value.isoformat()}; check the date (a mistyped year?)"
+            )
+        return value
+
     @property
     def extra(self) -> dict[str, Any]:
         return {

@@ -66,7 +66,30 @@ def test_classify_blank_text_is_422_naming_the_comment(client):
     )
 
     assert response.status_code == 422
-    assert response.json()["detail"].startswith("comments[1].text is empty")
+    assert response.json()["detail"].startswith("comments[1]: empty 'text'")
+
+
+@pytest.mark.parametrize(
+    ("comment", "says"),
+    [
+        ('{"text": "好吃\\ud800"}', "'text' holds a lone surrogate"),
+        ('{"text": "好吃", "shop": {"name": "\\udfff"}}', "comments[1].shop.name"),
+        ('{"text": "\\u200b\\u200b\\ufeff"}', "invisible marks only"),
+        ('{"text": "\\u0000"}', "empty 'text'"),
+    ],
+)
+def test_classify_text_that_is_no_text_is_422_and_the_server_goes_on(
+    client, comment, says
+):
+    body = '{"comments": [{"text": "好"}, ' + comment + "]}"
+    response = client.post(
+        "/v1/classify", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    assert says in response.json()["detail"]
+    assert response.json()["detail"].startswith("comments[1]")
+    assert client.post("/v1/classify", json={"comments": [{"text": "好"}]}).is_success
 
 
 def test_classify_too_many_comments_is_413_with_the_limit(client):

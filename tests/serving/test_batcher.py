@@ -63,3 +63,32 @@ def test_micro_batcher_failure_reaches_the_caller_and_worker_survives():
         return good
 
     assert asyncio.run(run()) == [{"text": "good"}]
+
+
+def test_a_failing_request_fails_alone_not_its_batch_mates():
+    calls: list[list[str]] = []
+
+    def predict(texts):
+        calls.append(list(texts))
+        if "bad" in texts:
+            raise RuntimeError("the model cannot read this")
+        return [{"text": t} for t in texts]
+
+    async def run():
+        batcher = MicroBatcher(predict, max_batch=64, wait_ms=30)
+        batcher.start()
+        results = await asyncio.gather(
+            batcher.submit(["a"]),
+            batcher.submit(["bad"]),
+            batcher.submit(["b", "c"]),
+            return_exceptions=True,
+        )
+        await batcher.stop()
+        return results
+
+    good, failed, also_good = asyncio.run(run())
+
+    assert [r["text"] for r in good] == ["a"]
+    assert isinstance(failed, RuntimeError)
+    assert [r["text"] for r in also_good] == ["b", "c"]
+    assert calls[0] == ["a", "bad", "b", "c"]  # they were batched, then retried

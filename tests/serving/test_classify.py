@@ -30,12 +30,18 @@ def test_classify_file_skips_bad_rows_and_keeps_the_rest(tiny_model, tmp_path):
             json.dumps({"id": "e", "text": 42}),  # wrong type
             json.dumps(["not", "an", "object"]),
             json.dumps({"id": "f", "text": "很好吃😋"}, ensure_ascii=False),
+            json.dumps({"id": "g", "text": "好\ud800"}),  # a lone surrogate
+            json.dumps({"id": "h", "text": "\u200b\ufeff"}),  # invisible only
+            json.dumps({"id": "i", "text": "好", "x": ["\udfff"]}),
         ],
     )
+    with source.open("ab") as handle:  # one line of GBK bytes, then UTF-8 again
+        handle.write('{"id": "j", "text": "太慢"}\n'.encode("gbk"))
+        handle.write('{"id": "k", "text": "太慢了"}\n'.encode())
 
     result = classify_file(load_model(folder), str(source), progress=False)
 
-    assert [r["id"] for r in result.records] == ["a", "f"]
+    assert [r["id"] for r in result.records] == ["a", "f", "k"]
     assert result.records[0]["agent"] == "张三"  # other fields are kept
     assert {r["model_version"] for r in result.records} == {load_model(folder).version}
     assert [(e.row, e.reason.split(" ")[0]) for e in result.errors] == [
@@ -44,6 +50,10 @@ def test_classify_file_skips_bad_rows_and_keeps_the_rest(tiny_model, tmp_path):
         (4, "empty"),
         (5, "expected"),
         (6, "expected"),
+        (8, "'text'"),
+        (9, "empty"),
+        (10, "'x[0]'"),
+        (11, "not"),
     ]
 
 

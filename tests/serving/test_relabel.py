@@ -352,3 +352,13 @@ def test_relabel_ray_engine_gives_the_local_output(tiny_model, tmp_path):
     assert (tmp_path / "ray.jsonl.errors.jsonl").read_bytes() == (
         tmp_path / "local.jsonl.errors.jsonl"
     ).read_bytes()
+
+
+def test_relabel_refuses_an_unknown_encoding_before_any_state(tmp_path):
+    source = _write_jsonl(tmp_path / "in.jsonl", 3)
+
+    with pytest.raises(ValueError, match="expected --encoding auto"):
+        RelabelOptions(
+            str(source), str(tmp_path / "o.jsonl"), model="m", encoding="latin9x"
+        )
+    assert not (tmp_path / "o.jsonl.relabel-state").exists()

@@ -172,3 +172,30 @@ def test_change_point_finds_no_change_in_a_flat_rate():
     hits = pd.Series(rng.random(len(days)) < 0.1).astype(int)
 
     assert change_point(days, hits).p > 0.05
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"polarity": "angry"}, "expected polarity as one of"),
+        ({"baseline": "2026-11-20:2026-12-05"}, "a baseline that ends before"),
+        ({"period": "9999-12-01:9999-12-31"}, "between the years 1900 and 2200"),
+    ],
+)
+def test_attribution_refuses_bad_options_saying_why(demo, kwargs, says):
+    records, _, _ = demo
+    options = {"period": PERIOD, **kwargs}
+
+    with pytest.raises(ReportInputError, match=says):
+        attribution_report(records, "speed", **options)
+
+
+def test_unit_with_one_comment_is_not_flagged_against_spotless_peers():
+    frame = pd.DataFrame(
+        {"agent_id": ["new"] + ["old"] * 40 + ["other"] * 40, "hit": [1] + [0] * 80}
+    )
+
+    units = unit_rates(frame, "agent_id").set_index("unit")
+
+    assert units.loc["new", "p"] < 0.05  # the test alone would flag it
+    assert not units["flagged"].any()

@@ -121,3 +121,14 @@ def test_highlight_picks_the_clause_with_indicative_terms():
     text = "菜的味道还行,就是等了两个小时才送到!下次再说"
     span = highlight(text, {"小时": 1.0, "等了": 0.5})
     assert span["text"] == "就是等了两个小时才送到!"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [({"n": 0}, "at least 1 case"), ({"categories": ["foo"]}, "got ['foo']")],
+)
+def test_cases_refuse_bad_options(demo, kwargs, says):
+    from serving.reports.data import ReportInputError
+
+    with pytest.raises(ReportInputError, match=re.escape(says)):
+        training_cases(demo[0], **kwargs)

@@ -176,3 +176,23 @@ def test_cli_reads_the_feedback_store(demo, tmp_path):
         report["rise"]["comments"]
         == attribution_report(demo[0], "speed", period=PERIOD)["rise"]["comments"]
     )
+
+
+def test_cli_user_error_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pingjia = str(Path(sys.executable).with_name("pingjia"))
+    missing = tmp_path / "nope.jsonl"
+
+    result = subprocess.run(
+        [pingjia, "report", "attribution", str(missing), "-c", "speed"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "error: [Errno 2] No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -122,12 +122,14 @@ def test_ingest_bad_rows_are_reported_by_row_and_the_rest_kept(store):
         {"id": "bad-time", "text": "太贵了", "created_at": "last tuesday"},
         {"id": "number-text", "text": 42},
         {"id": "ok2", "text": "包装太差", "rating": ""},  # empty cell: not given
+        {"id": "far", "text": "还行", "created_at": "9999-12-31T23:59:59-12:00"},
     ]
 
     result = store.ingest(rows)
 
     reasons = {error.row: error.reason for error in result.errors}
-    assert sorted(reasons) == [2, 3, 4, 5]
+    assert sorted(reasons) == [2, 3, 4, 5, 7]
+    assert "between the years 1900 and 2200" in reasons[7]
     assert "rating: expected a whole number from 1 to 5, got 7" in reasons[2]
     assert "use 1 to 5, or leave it empty" in reasons[2]
     assert "text: expected a non-empty string" in reasons[3]
