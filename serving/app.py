@@ -176,7 +176,7 @@ def _add_middleware(app: FastAPI, state: ServiceState) -> None:
         path = (
             request.scope.get("route").path
             if request.scope.get("route")
-            else (request.url.path if request.url.path in _KNOWN_PATHS else "other")
+            else _path_label(request.url.path)
         )
         length = request.headers.get("content-length")
         limit = state.settings.max_body_bytes
@@ -209,7 +209,17 @@ _KNOWN_PATHS = {
     "/metrics",
     "/docs",
     "/openapi.json",
+    "/v1/reports/attribution",
 }
+
+
+def _path_label(path: str) -> str:
+    """The route a path belongs to, so metric labels stay few (no ids in them)."""
+    if path in _KNOWN_PATHS:
+        return path
+    if path.startswith("/v1/feedback/"):
+        return "/v1/feedback/{comment_id}"
+    return "other"
 
 
 def _error(

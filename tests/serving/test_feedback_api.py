@@ -154,6 +154,9 @@ def test_feedback_get_unknown_id_is_404(client):
 
     assert response.status_code == 404
     assert "no comment with id 'nope'" in response.json()["detail"]
+    metrics = client.get("/metrics").text
+    assert 'path="/v1/feedback/{comment_id}",status="404"' in metrics
+    assert "/v1/feedback/nope" not in metrics  # ids stay out of metric labels
 
 
 def test_feedback_get_needs_a_key(client):
