@@ -31,7 +31,8 @@ def render_card(
         f"- label set: v{provenance['label_set_version']}",
         f"- trained on {provenance['train_ids_count']} comment ids, sha256 "
         f"`{provenance['train_ids_sha256'][:16]}…` (hand labels plus star-rating "
-        "and Zhijiang weak labels; ids only, see `provenance.json`)",
+        "and Zhijiang weak labels; ids only, see `provenance.json`); hand "
+        f"labels sha256 `{provenance.get('train_labels_sha256', '-')[:16]}…`",
         f"- seed {config['seed']}, {config['epochs']} epochs at most, time budget "
         f"{config['time_budget_minutes']} min, lowest {config['freeze_layers']} "
         "encoder layers and the word-embedding table frozen",

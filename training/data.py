@@ -140,3 +140,13 @@ def sample_per_source(
 def ids_hash(ids: Iterable[str]) -> str:
     """sha256 over the sorted ids a model was trained on."""
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def labels_hash(examples: Iterable[Example]) -> str:
+    """sha256 over the hand labels by id: relabelled data gets a new digest even
+    when its ids are the same."""
+    lines = sorted(
+        f"{e.id}\t{e.sentiment}\t{e.presence}\t{e.presence_mask}\t{e.polarity}"
+        for e in examples
+    )
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

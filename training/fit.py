@@ -35,6 +35,7 @@ from training.data import (
     Example,
     hand_examples,
     ids_hash,
+    labels_hash,
     sample_per_source,
     weak_examples,
 )
@@ -273,6 +274,7 @@ def train(config: TrainConfig) -> Path:
     staging, model_version = _save(
         model, tokenizer, output, config, label_set, calibration, trained_on, history
     )
+    _add_provenance(staging, train_labels_sha256=labels_hash(splits["train"]))
     # Test figures and the card are made in the staging folder, so that the
     # final name only ever holds a complete model.
     write_test_metrics(staging, corpus, splits, label_set, config.star_test_per_source)
@@ -503,6 +505,12 @@ def _save(
     }
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2), "utf-8")
     return staging, model_version
+
+
+def _add_provenance(folder: Path, **facts: str) -> None:
+    path = folder / "provenance.json"
+    provenance = json.loads(path.read_text("utf-8"))
+    path.write_text(json.dumps({**provenance, **facts}, indent=2), "utf-8")
 
 
 def _publish(staging: Path, output: Path) -> None:

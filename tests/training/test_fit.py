@@ -27,6 +27,8 @@ def test_train_writes_a_complete_model_folder(tiny_model):
     provenance = json.loads((folder / "provenance.json").read_text("utf-8"))
     assert provenance["label_set_version"] == "1"
     assert len(provenance["train_ids_sha256"]) == 64
+    assert len(provenance["train_labels_sha256"]) == 64
+    assert provenance["train_labels_sha256"][:16] in card
     assert provenance["history"], "dev evaluations are recorded"
 
 
@@ -116,3 +118,17 @@ def test_a_model_folder_without_its_calibration_is_refused(tiny_model, tmp_path)
 
     with pytest.raises(FileNotFoundError, match="copy the whole model folder"):
         load_model(folder)
+
+
+def test_labels_hash_changes_with_the_labels_not_the_order():
+    from dataclasses import replace
+
+    from training.data import Example, ids_hash, labels_hash
+
+    one = Example("w-1", "好", "waimai", "train", True, [1.0], [1.0], [0], 0)
+    two = Example("w-2", "差", "waimai", "train", True, [0.0], [1.0], [-100], 1)
+    relabelled = replace(two, sentiment=2)
+
+    assert labels_hash([one, two]) == labels_hash([two, one])
+    assert labels_hash([one, two]) != labels_hash([one, relabelled])
+    assert ids_hash([one.id, two.id]) == ids_hash([one.id, relabelled.id])
