@@ -274,8 +274,13 @@ def _check_limits(
             f"{settings.max_comments}. Split the request.",
         )
     for index, comment in enumerate(body.comments):
-        problem = text_problem(comment.text) or unencodable(
-            comment.model_dump(), f"comments[{index}]"
+        problem = text_problem(comment.text) or next(
+            (
+                found
+                for key, value in comment.model_dump().items()
+                if (found := unencodable(value, key))
+            ),
+            None,
         )
         if problem:
             raise HTTPException(

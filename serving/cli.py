@@ -48,6 +48,13 @@ def classify_command(
             raise typer.BadParameter(str(error)) from error
     if input != "-" and not Path(input).exists():
         raise typer.BadParameter(f"no such file: {input!r}", param_hint="INPUT")
+    if output != "-" and not Path(output).parent.is_dir():
+        # checked first: the model's work would otherwise be lost at the end
+        raise typer.BadParameter(
+            f"no folder {str(Path(output).parent)!r} for the output; create it "
+            "or write elsewhere",
+            param_hint="--output",
+        )
 
     set_threads(threads or None)
     loaded = load_model(resolve_model_dir(model))

@@ -131,9 +131,14 @@ def read_records(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     if kind == "jsonl":
         yield from _read_jsonl(path)
     elif kind == "csv":
-        yield from _read_table(path, csv=True)
+        # Row by row, as relabel reads it: a bad row costs that row, and GBK or
+        # GB18030 exports are detected.
+        from serving.sources import read_rows
+
+        for row in read_rows(Path(path)):
+            yield row.number, row.record if row.error is None else row.error
     else:
-        yield from _read_table(path, csv=False)
+        yield from _read_parquet(path)
 
 
 def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
@@ -177,20 +182,14 @@ def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         yield number, record
 
 
-def _read_table(path: str, csv: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_parquet(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     import pandas as pd
 
     try:
-        frame = (
-            pd.read_csv(path, dtype=str, keep_default_na=False)
-            if csv
-            else pd.read_parquet(path)
-        )
-    except (ValueError, UnicodeDecodeError) as error:  # ParserError is a ValueError
+        frame = pd.read_parquet(path)
+    except (ValueError, OSError) as error:
         raise ValueError(
-            f"expected a {'UTF-8 CSV' if csv else 'Parquet'} file readable as a "
-            f"table, got {path!r} that is not ({error}); `pingjia relabel` reads "
-            "CSV row by row, lists the bad rows and detects GBK"
+            f"expected a Parquet file, got {path!r} that is not one ({error})"
         ) from None
     yield from enumerate(frame.to_dict(orient="records"), start=1)
 

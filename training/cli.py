@@ -55,7 +55,7 @@ def corpus_show(
     missing = wanted - set(found["id"])
     if missing:
         typer.echo(f"not found: {', '.join(sorted(missing))}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(2)
 
 
 def hand_labelled_records(corpus, annotations, version: str = "1") -> list[dict]:

@@ -125,8 +125,8 @@ def attribution_report(
     if baseline.end >= period.start:
         raise ReportInputError(
             f"expected a baseline that ends before the period starts, got "
-            f"baseline {baseline} and period {period}; leave --baseline out for "
-            "the period just before"
+            f"baseline {baseline} and period {period}; leave the baseline out "
+            "for the period just before"
         )
     _check_category(frames, category)
 

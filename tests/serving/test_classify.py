@@ -143,3 +143,29 @@ def test_classify_cli_without_model_says_how_to_get_one(tmp_path):
 
     assert result.exit_code != 0
     assert "pingjia train" in result.output
+
+
+def test_classify_csv_bad_row_costs_that_row_and_gbk_is_read(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = tmp_path / "export.csv"
+    source.write_bytes("id,text\na,送餐很快\nb,太慢,多,余\nc,汤洒了\n".encode("gbk"))
+
+    result = classify_file(load_model(folder), str(source), progress=False)
+
+    assert [r["id"] for r in result.records] == ["a", "c"]
+    assert result.records[0]["text"] == "送餐很快"
+    assert [(e.row, "more cells" in e.reason) for e in result.errors] == [(2, True)]
+
+
+def test_classify_refuses_an_output_folder_that_is_not_there(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = _jsonl(tmp_path / "in.jsonl", [json.dumps({"text": "好"})])
+
+    result = runner.invoke(
+        app,
+        ["classify", str(source), "-o", str(tmp_path / "no" / "x.jsonl"),
+         "--model", str(folder)],
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "create it or write elsewhere" in result.output
