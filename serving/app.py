@@ -497,7 +497,10 @@ def _add_report_routes(app: FastAPI, state: ServiceState) -> None:
         window: Annotated[int, Query(ge=0, le=366)] = 7,
     ) -> dict[str, Any]:
         """``pingjia report attribution`` over the feedback store's records:
-        is a rise in negative feedback individual (agents) or systemic?"""
+        is a rise in negative feedback individual (agents) or systemic?
+
+        Comments stored without ``created_at`` are left out: a report counts
+        by day. Send the time with each comment to have it counted."""
         try:
             wanted = parse_period(period) if period else None
             before = parse_period(baseline) if baseline else None
