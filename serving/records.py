@@ -113,7 +113,7 @@ def check_text(
 
 def _printable(record: dict[str, Any]) -> dict[str, Any]:
     # the errors file is UTF-8 too: a lone surrogate is written as its escape
-    return json.loads(json.dumps(record, ensure_ascii=True))
+    return json.loads(json.dumps(record, ensure_ascii=True, default=str))
 
 
 def _jsonl_lines(path: str) -> Iterator[bytes]:

@@ -169,3 +169,20 @@ def test_classify_refuses_an_output_folder_that_is_not_there(tiny_model, tmp_pat
 
     assert result.exit_code == 2
     assert "create it or write elsewhere" in result.output
+
+
+def test_classify_parquet_bad_row_with_a_timestamp_is_a_row_error(tiny_model, tmp_path):
+    folder, _ = tiny_model
+    source = tmp_path / "in.parquet"
+    pd.DataFrame(
+        {
+            "id": ["a", "b"],
+            "text": ["送餐很快", "   "],
+            "at": pd.to_datetime(["2026-11-03", "2026-11-04"]),
+        }
+    ).to_parquet(source)
+
+    result = classify_file(load_model(folder), str(source), progress=False)
+
+    assert [r["id"] for r in result.records] == ["a"]
+    assert result.errors[0].row == 2 and result.errors[0].record["id"] == "b"
