@@ -218,7 +218,15 @@ def _give_small_agents(
     unlucky = [i for i in free if _has(records[i], config.agent_category, "negative")]
     taken: set[int] = set()
     for name in small:
-        first = int(rng.choice([i for i in unlucky if i not in taken]))
+        # Labels from a weak model may hold fewer such negatives than small
+        # agents: then the first comment is any free one.
+        pool = [i for i in unlucky if i not in taken] or [
+            i for i in free if i not in taken
+        ]
+        if not pool:
+            logger.warning("demo: no comment left for small agent %s", name)
+            continue
+        first = int(rng.choice(pool))
         rest = rng.choice(free, size=config.small_comments, replace=False)
         count = int(rng.integers(0, config.small_comments))
         fresh = [int(i) for i in rest if i not in taken and i != first]

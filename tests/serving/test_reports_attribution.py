@@ -199,3 +199,25 @@ def test_unit_with_one_comment_is_not_flagged_against_spotless_peers():
 
     assert units.loc["new", "p"] < 0.05  # the test alone would flag it
     assert not units["flagged"].any()
+
+
+def test_demo_works_on_labels_without_any_agent_category_negative():
+    from serving.reports.demo import DemoConfig, demo_records
+
+    records = [
+        {
+            "id": f"c{i}",
+            "text": "送得太慢了" if i % 2 else "很好吃",
+            "sentiment": {"label": "negative" if i % 2 else "positive", "score": 0.9},
+            "categories": [{"label": "speed", "score": 0.9, "sentiment": "negative"}]
+            if i % 2
+            else [],
+        }
+        for i in range(300)
+    ]  # a weak model's labels: no attitude negatives for the small agents
+
+    out = demo_records(records, DemoConfig(seed=0))
+
+    small = {agent_name(i) for i in range(21, 24)}
+    assert len(out) == 300
+    assert {r["agent_id"] for r in out} >= small
