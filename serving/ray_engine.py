@@ -119,11 +119,22 @@ def _stage(options: RelabelOptions, state: JobState, bar) -> list[Path]:
 def run_ray(options: RelabelOptions, state: JobState, bar) -> None:
     """Label every chunk not yet committed, on Ray Data."""
     import ray
-    import ray.data
 
-    if not ray.is_initialized():
-        # Local Ray by default; RAY_ADDRESS points it at a cluster.
+    # Local Ray by default; RAY_ADDRESS points it at a cluster. A Ray this job
+    # started is shut down with it: left running, its processes and signal
+    # handlers outlive the job inside the caller's process.
+    started = not ray.is_initialized()
+    if started:
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        _run_pending(options, state, bar)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _run_pending(options: RelabelOptions, state: JobState, bar) -> None:
+    import ray.data
 
     pending = _stage(options, state, bar)
     if not pending:

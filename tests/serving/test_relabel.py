@@ -348,6 +348,9 @@ def test_relabel_ray_engine_gives_the_local_output(tiny_model, tmp_path):
         progress=False,
     )
 
+    import ray
+
+    assert not ray.is_initialized()  # the job shut down the Ray it started
     assert on_ray.read_bytes() == local.read_bytes()
     assert (tmp_path / "ray.jsonl.errors.jsonl").read_bytes() == (
         tmp_path / "local.jsonl.errors.jsonl"
