@@ -17,6 +17,7 @@ the same parts, so their outputs are identical.
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import json
 import logging
@@ -89,9 +90,8 @@ class ChunkStats:
     errors: int = 0
     categories: Counter = field(default_factory=Counter)  # "key:polarity"
     sentiment: Counter = field(default_factory=Counter)
-    changes: Counter = field(
-        default_factory=Counter
-    )  # "speed:added", "sentiment:changed"
+    # "speed:added", "price:flipped", "sentiment:changed"
+    changes: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, other: ChunkStats) -> None:
@@ -175,11 +175,23 @@ def _in_version(
     change; None when no migration leads there (nothing comparable)."""
     if source == target:
         return labels
+    path = _migration(source, target)
+    if path is None:
+        return None
+    try:
+        return dict(path.apply(labels).categories)
+    except (KeyError, ValueError):  # labels the source version does not have
+        return None
+
+
+@functools.cache
+def _migration(source: str, target: str):
+    """The migration path, read once per job rather than once per record."""
     from labels.errors import LabelSetError
     from labels.migrate import migration_path
 
     try:
-        return dict(migration_path(source, target).apply(labels).categories)
+        return migration_path(source, target)
     except (LabelSetError, FileNotFoundError, KeyError, ValueError):
         return None
 

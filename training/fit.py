@@ -272,9 +272,16 @@ def train(config: TrainConfig) -> Path:
 
     calibration, dev_logits = _calibrate(model, windows, splits["dev"])
     staging, model_version = _save(
-        model, tokenizer, output, config, label_set, calibration, trained_on, history
+        model,
+        tokenizer,
+        output,
+        config,
+        label_set,
+        calibration,
+        trained_on,
+        history,
+        labels_digest=labels_hash(splits["train"]),
     )
-    _add_provenance(staging, train_labels_sha256=labels_hash(splits["train"]))
     # Test figures and the card are made in the staging folder, so that the
     # final name only ever holds a complete model.
     write_test_metrics(staging, corpus, splits, label_set, config.star_test_per_source)
@@ -479,7 +486,15 @@ def _calibrate(model, windows, dev):
 
 
 def _save(
-    model, tokenizer, output, config, label_set, calibration, trained_on, history
+    model,
+    tokenizer,
+    output,
+    config,
+    label_set,
+    calibration,
+    trained_on,
+    history,
+    labels_digest,
 ):
     digest = ids_hash(trained_on)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -499,18 +514,13 @@ def _save(
         "label_set_version": label_set.version,
         "train_ids_sha256": digest,
         "train_ids_count": len(trained_on),
+        "train_labels_sha256": labels_digest,
         "history": history,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "train_config": asdict(config),
     }
     (staging / "provenance.json").write_text(json.dumps(provenance, indent=2), "utf-8")
     return staging, model_version
-
-
-def _add_provenance(folder: Path, **facts: str) -> None:
-    path = folder / "provenance.json"
-    provenance = json.loads(path.read_text("utf-8"))
-    path.write_text(json.dumps({**provenance, **facts}, indent=2), "utf-8")
 
 
 def _publish(staging: Path, output: Path) -> None:
