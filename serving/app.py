@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -31,8 +31,6 @@ from serving.batcher import MicroBatcher
 from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
 from serving.records import text_problem, unencodable
-from serving.reports.attribution import attribution_report, check_events
-from serving.reports.data import Period, ReportInputError, parse_period
 from serving.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -42,6 +40,9 @@ from serving.schemas import (
 from serving.settings import ServingSettings
 from serving.store import FeedbackStore, safe_url
 from serving.store.keys import key_matches, read_key_file
+
+if TYPE_CHECKING:
+    from serving.reports.data import Period
 
 logger = logging.getLogger(__name__)
 
@@ -501,6 +502,11 @@ def _add_report_routes(app: FastAPI, state: ServiceState) -> None:
 
         Comments stored without ``created_at`` are left out: a report counts
         by day. Send the time with each comment to have it counted."""
+        # Imported here: pandas and statsmodels stay out of the server's
+        # start-up unless someone asks for a report.
+        from serving.reports.attribution import attribution_report, check_events
+        from serving.reports.data import ReportInputError, parse_period
+
         try:
             wanted = parse_period(period) if period else None
             before = parse_period(baseline) if baseline else None
