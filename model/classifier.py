@@ -4,8 +4,10 @@
 - polarity: three logits per category (softmax), read only where present
 - sentiment: three logits for the whole comment (softmax)
 
-All heads read the same comment vector: the mean of the encoder's token
-vectors over every window of the comment (model.windows).
+The sentiment head reads the mean of the encoder's token vectors over every
+window of the comment (model.windows). The category heads read the same mean,
+or, with ``pooling="category_attention"``, one vector per category: the tokens
+weighed by a learned query of that category.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from model.config import ClassifierConfig
-from model.windows import WindowBatch, pad_windows, pool_windows, split_windows
+from model.windows import (
+    WindowBatch,
+    attend_windows,
+    pad_windows,
+    pool_windows,
+    split_windows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +46,52 @@ class FeedbackClassifier(nn.Module):
         self.presence = nn.Linear(hidden, categories)
         self.polarity = nn.Linear(hidden, categories * len(config.polarities))
         self.sentiment = nn.Linear(hidden, len(config.sentiments))
+        if config.pooling == "category_attention":
+            # Zero weights: every token weighs the same at the start, so
+            # training starts from the mean pooling and learns where to look.
+            self.category_query = nn.Linear(hidden, categories)
+            nn.init.zeros_(self.category_query.weight)
+            nn.init.zeros_(self.category_query.bias)
 
-    def embed(self, batch: WindowBatch) -> torch.Tensor:
-        """Comment vectors. -> (comments, hidden)"""
+    def forward(self, batch: WindowBatch) -> dict[str, torch.Tensor]:
         hidden = self.encoder(
             input_ids=batch.input_ids, attention_mask=batch.attention_mask
         ).last_hidden_state
-        return pool_windows(hidden, batch.attention_mask, batch.owner, batch.comments)
-
-    def heads(self, pooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        pooled = self.dropout(pooled)
-        polarity = self.polarity(pooled).view(
-            pooled.shape[0], len(self.config.categories), len(self.config.polarities)
+        pooled = self.dropout(
+            pool_windows(hidden, batch.attention_mask, batch.owner, batch.comments)
         )
+        if self.config.pooling == "category_attention":
+            per_category = attend_windows(
+                hidden,
+                self.category_query(hidden),
+                batch.attention_mask,
+                batch.owner,
+                batch.comments,
+            )
+            return self._heads(pooled, self.dropout(per_category))
+        return self._heads(pooled, None)
+
+    def _heads(
+        self, pooled: torch.Tensor, per_category: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """pooled (b, h); per_category (b, K, h), or None: all heads read pooled."""
+        categories = len(self.config.categories)
+        polarities = len(self.config.polarities)
+        if per_category is None:
+            presence = self.presence(pooled)
+            polarity = self.polarity(pooled).view(-1, categories, polarities)
+        else:
+            # Category k's logits read only category k's vector.
+            presence = (per_category * self.presence.weight).sum(-1)
+            presence = presence + self.presence.bias
+            weight = self.polarity.weight.view(categories, polarities, -1)
+            polarity = torch.einsum("bkh,kph->bkp", per_category, weight)
+            polarity = polarity + self.polarity.bias.view(categories, polarities)
         return {
-            "presence": self.presence(pooled),  # (b, K)
+            "presence": presence,  # (b, K)
             "polarity": polarity,  # (b, K, P)
             "sentiment": self.sentiment(pooled),  # (b, S)
         }
-
-    def forward(self, batch: WindowBatch) -> dict[str, torch.Tensor]:
-        return self.heads(self.embed(batch))
 
 
 class WindowTokenizer:

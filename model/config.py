@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 CONFIG_FILE = "pingjia.json"
+POOLINGS = ("mean", "category_attention")
 
 
 @dataclass
@@ -26,6 +27,11 @@ class ClassifierConfig:
     max_windows: int = 16
     query_prefix: str = "query: "
     dropout: float = 0.1
+    # How the category heads read a comment: "mean" of its token vectors (the
+    # sentiment head always does), or "category_attention": a learned query per
+    # category weighs the tokens, so a short mention in a long comment is not
+    # averaged away. Models saved before this field read "mean".
+    pooling: str = "mean"
     kind: str = "transformer"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -34,6 +40,11 @@ class ClassifierConfig:
             raise ValueError(f"expected window_tokens >= 8, got {self.window_tokens!r}")
         if not self.categories:
             raise ValueError("expected at least one category, got none")
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"expected pooling to be one of {', '.join(POOLINGS)}, got "
+                f"{self.pooling!r}"
+            )
 
     def save(self, folder: Path) -> None:
         path = Path(folder) / CONFIG_FILE
@@ -62,6 +73,19 @@ class Calibration:
     # or a category score lies within review_margin of its threshold.
     review_sentiment_below: float = 0.6
     review_margin: float = 0.1
+    # Share of the lexical (TF-IDF) model saved in the model's lexical/ folder
+    # in the blended probabilities, chosen on dev; 0: the encoder alone.
+    lexical_presence: float = 0.0
+    lexical_sentiment: float = 0.0  # overall sentiment and category polarity
+    # Temperatures applied to the blended probabilities (on their logits), so
+    # that a blended score means what it says too.
+    blend_presence_temperature: list[float] = field(default_factory=list)
+    blend_polarity_temperature: float = 1.0
+    blend_sentiment_temperature: float = 1.0
+
+    @property
+    def blends_lexical(self) -> bool:
+        return self.lexical_presence > 0 or self.lexical_sentiment > 0
 
     @classmethod
     def identity(cls, categories: int) -> Calibration:

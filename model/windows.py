@@ -82,3 +82,30 @@ def pool_windows(
     pooled = hidden.new_zeros((comments, hidden.shape[-1])).index_add(0, owner, sums)
     total = counts.new_zeros((comments, 1)).index_add(0, owner, counts)
     return pooled / total.clamp(min=1.0)
+
+
+def attend_windows(
+    hidden: torch.Tensor,
+    scores: torch.Tensor,
+    attention_mask: torch.Tensor,
+    owner: torch.Tensor,
+    comments: int,
+) -> torch.Tensor:
+    """One attention-weighted mean per comment and query, over all tokens of
+    all its windows. hidden (w, t, h), scores (w, t, q) -> (comments, q, h)
+
+    The softmax runs over a comment's tokens in every window, so a long comment
+    is read whole here too: each query picks its tokens wherever they are.
+    """
+    queries = scores.shape[-1]
+    scores = scores.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
+    best = scores.amax(dim=1)  # (w, q) per window
+    top = best.new_full((comments, queries), float("-inf"))
+    top = top.scatter_reduce(0, owner.unsqueeze(1).expand(-1, queries), best, "amax")
+
+    weights = (scores - top[owner].unsqueeze(1)).exp()  # (w, t, q); pads give 0
+    totals = weights.new_zeros((comments, queries)).index_add(0, owner, weights.sum(1))
+    per_window = torch.einsum("wtq,wth->wqh", weights, hidden)
+    pooled = hidden.new_zeros((comments, queries, hidden.shape[-1]))
+    pooled = pooled.index_add(0, owner, per_window)
+    return pooled / totals.clamp(min=1e-12).unsqueeze(-1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from model.config import Calibration
-from model.predict import sigmoid, softmax
+from model.predict import Scores, log, logit, sigmoid, softmax
 
 _TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(6.0), 60))
 _THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.025), 3)
@@ -95,3 +97,83 @@ def expected_calibration_error(
             gap = abs(correct[members].mean() - confidence[members].mean())
             error += members.mean() * gap
     return float(error)
+
+
+_SHARES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # the encoder never weighs less
+
+
+def _micro_f1(probability: np.ndarray, target: np.ndarray, thresholds) -> float:
+    predicted = probability >= np.asarray(thresholds)
+    tp = float((predicted & (target == 1)).sum())
+    return 2 * tp / max(float(predicted.sum() + target.sum()), 1.0)
+
+
+def _accuracy(probability: np.ndarray, target: np.ndarray) -> float:
+    known = target != -100
+    if not known.any():
+        return 0.0
+    return float((probability.argmax(-1)[known] == target[known]).mean())
+
+
+def fit_blend(
+    encoder: Scores,
+    lexical: Scores,
+    presence_target: np.ndarray,  # (n, K) 0/1
+    polarity_target: np.ndarray,  # (n, K), -100 where absent
+    sentiment_target: np.ndarray,  # (n,), -100 where unknown
+    calibration: Calibration,
+) -> Calibration:
+    """The lexical model's shares in the blend, the temperatures of the
+    blended scores and the thresholds on them, chosen on dev. A share that does
+    not beat a smaller one on dev is not taken, so a useless lexical model
+    gets 0."""
+    best_presence = (-1.0, 0.0)
+    for share in _SHARES:
+        mixed = (1 - share) * encoder.presence + share * lexical.presence
+        thresholds = [
+            best_threshold(mixed[:, k], presence_target[:, k])
+            for k in range(mixed.shape[1])
+        ]
+        f1 = _micro_f1(mixed, presence_target, thresholds)
+        if f1 > best_presence[0] + 1e-9:
+            best_presence = (f1, share)
+
+    best_sentiment = (-1.0, 0.0)
+    for share in _SHARES:
+        polarity = (1 - share) * encoder.polarity + share * lexical.polarity
+        sentiment = (1 - share) * encoder.sentiment + share * lexical.sentiment
+        score = _accuracy(polarity, polarity_target) + _accuracy(
+            sentiment, sentiment_target
+        )
+        if score > best_sentiment[0] + 1e-9:
+            best_sentiment = (score, share)
+
+    a, b = best_presence[1], best_sentiment[1]
+    presence = logit((1 - a) * encoder.presence + a * lexical.presence)
+    presence_t = [
+        fit_temperature_binary(presence[:, k], presence_target[:, k])
+        for k in range(presence.shape[1])
+    ]
+    # A temperature keeps the order of the scores, so the decisions stay those
+    # chosen above; the thresholds move with the scores.
+    thresholds = [
+        best_threshold(sigmoid(presence[:, k] / t), presence_target[:, k])
+        for k, t in enumerate(presence_t)
+    ]
+    polarity = log((1 - b) * encoder.polarity + b * lexical.polarity)
+    sentiment = log((1 - b) * encoder.sentiment + b * lexical.sentiment)
+    known = polarity_target != -100
+    has_sentiment = sentiment_target != -100
+    return replace(
+        calibration,
+        thresholds=thresholds,
+        lexical_presence=a,
+        lexical_sentiment=b,
+        blend_presence_temperature=presence_t,
+        blend_polarity_temperature=fit_temperature_softmax(
+            polarity[known], polarity_target[known]
+        ),
+        blend_sentiment_temperature=fit_temperature_softmax(
+            sentiment[has_sentiment], sentiment_target[has_sentiment]
+        ),
+    )

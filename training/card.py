@@ -10,13 +10,36 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+def _pooling(pooling: str) -> str:
+    if pooling == "category_attention":
+        return (
+            "one learned attention query per category over the comment's tokens "
+            "(the sentiment head reads their mean)"
+        )
+    return "the mean of the comment's token vectors"
+
+
+def _lexical(calibration: dict[str, Any]) -> str:
+    presence = calibration.get("lexical_presence", 0.0)
+    sentiment = calibration.get("lexical_sentiment", 0.0)
+    if not (presence or sentiment):
+        return "encoder alone (no lexical blend)"
+    return (
+        "blended with a jieba TF-IDF model in `lexical/`, trained on the same "
+        f"data; its share, chosen on dev: {presence:.0%} of the category scores, "
+        f"{sentiment:.0%} of the sentiment and polarity scores"
+    )
+
+
 def render_card(
     provenance: dict[str, Any],
     metrics: dict[str, Any],
     categories: list[dict[str, str]],
+    calibration: dict[str, Any] | None = None,
 ) -> str:
     hand = metrics["hand"]
     config = provenance["train_config"]
+    calibration = calibration or {}
     lines = [
         f"# {provenance['model_version']}",
         "",
@@ -36,6 +59,8 @@ def render_card(
         f"- seed {config['seed']}, {config['epochs']} epochs at most, time budget "
         f"{config['time_budget_minutes']} min, lowest {config['freeze_layers']} "
         "encoder layers and the word-embedding table frozen",
+        f"- category heads: {_pooling(config.get('pooling', 'mean'))}",
+        f"- {_lexical(calibration)}",
         f"- created {provenance['created']}",
         "",
         f"## Categories (label set v{provenance['label_set_version']})",
@@ -91,8 +116,12 @@ def render_card(
 
 
 def write_card(
-    folder: Path, provenance: dict, metrics: dict, categories: list[dict[str, str]]
+    folder: Path,
+    provenance: dict,
+    metrics: dict,
+    categories: list[dict[str, str]],
+    calibration: dict[str, Any] | None = None,
 ) -> None:
     (Path(folder) / "README.md").write_text(
-        render_card(provenance, metrics, categories), "utf-8"
+        render_card(provenance, metrics, categories, calibration), "utf-8"
     )

@@ -147,6 +147,16 @@ def train_command(
     freeze_layers: int = typer.Option(
         None, help="Lowest encoder layers kept frozen (default 6)."
     ),
+    pooling: str = typer.Option(
+        None,
+        help="How the category heads read a comment: category_attention "
+        "(default) or mean.",
+    ),
+    lexical: bool = typer.Option(
+        None,
+        help="Blend in a TF-IDF model saved inside the model folder, its share "
+        "chosen on dev (default: on).",
+    ),
     seed: int = typer.Option(None, help="Random seed (default 13)."),
     baseline: bool = typer.Option(True, help="Also fit the TF-IDF baseline beside it."),
     annotations: Path = typer.Option(
@@ -169,6 +179,8 @@ def train_command(
         "time_budget_minutes": time_budget,
         "weak_per_source": weak_per_source,
         "freeze_layers": freeze_layers,
+        "pooling": pooling,
+        "lexical": lexical,
         "seed": seed,
         "annotations": str(annotations) if annotations else None,
     }

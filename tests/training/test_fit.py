@@ -1,6 +1,8 @@
 import json
+import shutil
 
 import numpy as np
+import pytest
 
 from model.predict import load_model, predict
 
@@ -18,6 +20,7 @@ def test_train_writes_a_complete_model_folder(tiny_model):
         "encoder/config.json",
         "metrics.json",
         "README.md",
+        "lexical/tfidf.joblib",
     ):
         assert (folder / name).exists(), name
     assert not folder.with_name(folder.name + ".partial").exists()
@@ -108,10 +111,6 @@ def test_forward_passes_stay_within_the_token_budget(tiny_model):
 
 
 def test_a_model_folder_without_its_calibration_is_refused(tiny_model, tmp_path):
-    import shutil
-
-    import pytest
-
     folder = tmp_path / "copy"
     shutil.copytree(tiny_model[0], folder)
     (folder / "calibration.json").unlink()
@@ -132,3 +131,18 @@ def test_labels_hash_changes_with_the_labels_not_the_order():
     assert labels_hash([one, two]) == labels_hash([two, one])
     assert labels_hash([one, two]) != labels_hash([one, relabelled])
     assert ids_hash([one.id, two.id]) == ids_hash([one.id, relabelled.id])
+
+
+def test_a_model_that_blends_refuses_to_load_without_its_lexical_part(
+    tiny_model, tmp_path
+):
+    folder, _ = tiny_model
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    calibration = json.loads((copy / "calibration.json").read_text("utf-8"))
+    calibration["lexical_presence"] = 0.3
+    (copy / "calibration.json").write_text(json.dumps(calibration), "utf-8")
+    shutil.rmtree(copy / "lexical")
+
+    with pytest.raises(FileNotFoundError, match="lexical model this model blends"):
+        load_model(copy)
