@@ -180,7 +180,10 @@ class TransformerModel:
         self.windows = WindowTokenizer(tokenizer, self.config)
         self.lexical = self._load_lexical() if self.calibration.blends_lexical else None
         if quantize:
-            self.module = quantized(self.module)
+            # The encoder only: the heads are small, and they read their
+            # weights directly (category attention), which a quantised Linear
+            # does not expose.
+            self.module.encoder = quantized(self.module.encoder)
 
     def _load_lexical(self) -> Model:
         from model.tfidf import TfidfModel

@@ -59,6 +59,30 @@ def test_baseline_fits_saves_and_loads_the_same_way(tiny_data, tmp_path):
     assert model.version == "tfidf-test" and model.config.kind == "tfidf"
     assert records[0]["sentiment"]["label"] == "negative"
     assert "speed" in [c["label"] for c in records[0]["categories"]]
+    _assert_same_as_sklearn(model, ["送得太慢了，等了两个小时", "骑手态度很好", "一般"])
+
+
+def _assert_same_as_sklearn(model, texts):
+    """The stacked product gives what each sklearn classifier says."""
+    features = model.parts["vectorizer"].transform(texts)
+    logits = model.logits(texts)
+
+    for k, clf in enumerate(model.parts["presence"]):
+        if clf is not None:
+            expected = clf.decision_function(features)
+            assert np.allclose(logits["presence"][:, k], expected)
+    heads = [
+        (clf, logits["polarity"][:, k], model.config.polarities)
+        for k, clf in enumerate(model.parts["polarity"])
+    ]
+    sentiment = model.parts["sentiment"]
+    heads.append((sentiment, logits["sentiment"], model.config.sentiments))
+    for clf, got, classes in heads:
+        if clf is None:
+            continue
+        expected = clf.predict_log_proba(features)
+        for column, label in enumerate(clf.classes_):
+            assert np.allclose(got[:, classes.index(label)], expected[:, column])
 
 
 def test_a_config_saved_before_pooling_existed_reads_mean(tmp_path):

@@ -146,3 +146,12 @@ def test_a_model_that_blends_refuses_to_load_without_its_lexical_part(
 
     with pytest.raises(FileNotFoundError, match="lexical model this model blends"):
         load_model(copy)
+
+
+def test_the_int8_model_answers_like_the_fp32_one(tiny_model):
+    texts = ["送得太慢了，等了两个小时", "骑手态度很好"]
+    fp32 = load_model(tiny_model[0]).scores(texts)
+    int8 = load_model(tiny_model[0], quantize=True).scores(texts)
+
+    assert np.allclose(int8.sentiment, fp32.sentiment, atol=0.1)
+    assert np.allclose(int8.presence, fp32.presence, atol=0.1)
