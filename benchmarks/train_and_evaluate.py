@@ -2,7 +2,9 @@
 
 Run by hand (it takes ~15 minutes on a 2-core machine):
 
-    .venv/bin/python benchmarks/train_and_evaluate.py [--output DIR]
+    .venv/bin/python benchmarks/train_and_evaluate.py [--output DIR] [TRAIN OPTIONS]
+
+Options it does not know (e.g. `--freeze-layers 4`) go to `pingjia train`.
 
 Prints the wall time and peak memory of `pingjia train` (fine-tuning, test
 figures and the TF-IDF baseline fit), the side-by-side table of `pingjia
@@ -31,11 +33,11 @@ def main() -> None:
         default="0",
         help="star-labelled test comments per source, 0 for all",
     )
-    args = parser.parse_args()
+    args, train_options = parser.parse_known_args()
     where = ["--output", args.output] if args.output else []
 
     started = time.monotonic()
-    subprocess.run([PINGJIA, "train", *where], check=True)
+    subprocess.run([PINGJIA, "train", *where, *train_options], check=True)
     minutes = (time.monotonic() - started) / 60
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
