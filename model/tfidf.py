@@ -29,6 +29,15 @@ def jieba_words(text: str) -> list[str]:
     return [w for w in jieba.lcut(text) if w.strip()]
 
 
+def load_jieba() -> None:
+    """Load jieba's dictionary now (1-3 s), not inside the first request, and
+    without its start-up chatter on stderr."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+
+
 class _Stacked:
     """Every logistic regression of the model as one sparse-dense product.
 
@@ -147,6 +156,7 @@ class TfidfModel:
 
     @classmethod
     def load(cls, folder: Path) -> TfidfModel:
+        load_jieba()
         config = ClassifierConfig.load(folder)
         parts = joblib.load(folder / PIPELINE_FILE)
         return cls(config, parts, Calibration.load(folder, len(config.categories)))
