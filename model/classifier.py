@@ -156,6 +156,24 @@ def save_classifier(model: FeedbackClassifier, tokenizer, folder: Path) -> None:
     model.config.save(folder)
 
 
+def _mismatch(folder: Path, config: ClassifierConfig, state: dict, error) -> str:
+    """Why the weights do not fit the architecture pingjia.json describes."""
+    attention = any(k.startswith("category_query.") for k in state)
+    if attention != (config.pooling == "category_attention"):
+        wanted = "category_attention" if attention else "mean"
+        return (
+            f"the weights in {str(folder)!r} were trained with pooling "
+            f"{wanted!r}, but its pingjia.json says {config.pooling!r}; set "
+            f'"pooling": "{wanted}" there, or copy the whole model folder again'
+        )
+    first = str(error).splitlines()[1:2] or [str(error)]
+    return (
+        f"the weights in {str(folder)!r} do not fit its pingjia.json and encoder/ "
+        f"config ({first[0].strip()}); the files come from different models: copy "
+        "the whole model folder again"
+    )
+
+
 def load_classifier_module(folder: Path) -> tuple[FeedbackClassifier, object]:
     """Rebuild a saved classifier offline: no hub, no base encoder needed."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -167,7 +185,11 @@ def load_classifier_module(folder: Path) -> tuple[FeedbackClassifier, object]:
     encoder = AutoModel.from_config(encoder_config, **kwargs)
 
     model = FeedbackClassifier(config, encoder)
-    model.load_state_dict(load_file(folder / WEIGHTS_FILE), strict=True)
+    state = load_file(folder / WEIGHTS_FILE)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ValueError(_mismatch(folder, config, state, error)) from None
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     logger.info("loaded classifier from %s", folder)

@@ -58,7 +58,7 @@ class ClassifierConfig:
                 f"expected a pingjia model folder with {CONFIG_FILE} at "
                 f"{str(folder)!r}, found none; train one with `pingjia train`"
             )
-        return cls(**json.loads(path.read_text("utf-8")))
+        return _read(cls, path)
 
 
 @dataclass
@@ -82,6 +82,26 @@ class Calibration:
     blend_presence_temperature: list[float] = field(default_factory=list)
     blend_polarity_temperature: float = 1.0
     blend_sentiment_temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("lexical_presence", "lexical_sentiment"):
+            value = getattr(self, name)
+            if not _is_number(value) or not 0 <= value <= 1:
+                raise ValueError(f"expected {name} from 0 to 1, got {value!r}")
+        temperatures = [
+            *self.presence_temperature,
+            *self.blend_presence_temperature,
+            self.polarity_temperature,
+            self.sentiment_temperature,
+            self.blend_polarity_temperature,
+            self.blend_sentiment_temperature,
+        ]
+        if not all(_is_number(t) and t > 0 for t in temperatures):
+            raise ValueError(f"expected temperatures above 0, got {temperatures!r}")
+        if not all(_is_number(t) and 0 <= t <= 1 for t in self.thresholds):
+            raise ValueError(
+                f"expected thresholds from 0 to 1, got {self.thresholds!r}"
+            )
 
     @property
     def blends_lexical(self) -> bool:
@@ -109,7 +129,7 @@ class Calibration:
                 f"thresholds) at {str(path)!r}, found none; copy the whole model "
                 "folder, or train it again with `pingjia train`"
             )
-        calibration = cls(**json.loads(path.read_text("utf-8")))
+        calibration = _read(cls, path)
         if len(calibration.thresholds) != categories:
             raise ValueError(
                 f"expected {categories} thresholds in {str(path)!r} (one per "
@@ -117,3 +137,22 @@ class Calibration:
                 "file belongs to another model: copy the whole model folder"
             )
         return calibration
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _read(cls, path: Path):
+    """One of the model's JSON files as ``cls``; what is wrong names the file."""
+    fix = "copy the whole model folder again, or train it again with `pingjia train`"
+    try:
+        fields = json.loads(path.read_text("utf-8"))
+        if not isinstance(fields, dict):
+            raise TypeError(f"expected a JSON object, got {type(fields).__name__}")
+        return cls(**fields)
+    except (ValueError, TypeError) as error:
+        # JSONDecodeError is a ValueError; unknown or missing keys a TypeError
+        raise ValueError(
+            f"{str(path)!r} is not a valid model file: {error}; {fix}"
+        ) from error

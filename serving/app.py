@@ -113,6 +113,12 @@ def _model_card(state: ServiceState) -> dict[str, Any]:
         "thresholds": dict(
             zip(model.config.categories, model.calibration.thresholds, strict=True)
         ),
+        "pooling": model.config.pooling,
+        "lexical_blend": {
+            "presence": model.calibration.lexical_presence,
+            "sentiment": model.calibration.lexical_sentiment,
+        },
+        "quantized": state.settings.quantize,
     }
     for name in ("metrics", "provenance"):
         path = folder / f"{name}.json"

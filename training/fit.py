@@ -56,6 +56,11 @@ def freeze(model: FeedbackClassifier, config: TrainConfig) -> None:
         for parameter in encoder.embeddings.parameters():
             parameter.requires_grad = False
     layers = getattr(getattr(encoder, "encoder", None), "layer", [])
+    if config.freeze_layers > len(layers):
+        raise ValueError(
+            f"expected freeze_layers from 0 to {len(layers)} (the encoder's "
+            f"layers), got {config.freeze_layers}"
+        )
     for layer in list(layers)[: config.freeze_layers]:
         for parameter in layer.parameters():
             parameter.requires_grad = False
@@ -246,8 +251,8 @@ def train(config: TrainConfig) -> Path:
     label_set = load_label_set(config.label_set_version)
     output = Path(config.output) if config.output else default_model_dir()
 
+    encoder_path = resolve_encoder(config.base_encoder)  # before the long loads
     corpus, splits, weak_pool = load_training_data(config, label_set)
-    encoder_path = resolve_encoder(config.base_encoder)
     model = FeedbackClassifier(
         _classifier_config(config, label_set, encoder_path), load_encoder(encoder_path)
     )

@@ -138,6 +138,8 @@ def test_labels_model_health_ready_and_metrics(client):
     assert labels["version"] == "1"
     assert labels["categories"][0]["zh"] == "服务态度"
     assert model["label_set_version"] == "1" and "thresholds" in model
+    assert model["pooling"] == "category_attention"
+    assert set(model["lexical_blend"]) == {"presence", "sentiment"}
     assert client.get("/healthz").json() == {"status": "alive"}
     assert client.get("/readyz").status_code == 200
     assert "pingjia_comments_classified_total" in metrics

@@ -155,3 +155,51 @@ def test_the_int8_model_answers_like_the_fp32_one(tiny_model):
 
     assert np.allclose(int8.sentiment, fp32.sentiment, atol=0.1)
     assert np.allclose(int8.presence, fp32.presence, atol=0.1)
+
+
+def _broken_copy(tiny_model, tmp_path, name, change):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model[0], copy)
+    fields = json.loads((copy / name).read_text("utf-8"))
+    change(fields)
+    (copy / name).write_text(json.dumps(fields), "utf-8")
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(lexical_presence="0.4"), "lexical_presence from 0 to 1"),
+        (lambda c: c.update(lexical_sentiment=-0.5), "lexical_sentiment from 0 to 1"),
+        (lambda c: c.update(sentiment_temperature=0), "temperatures above 0"),
+        (lambda c: c.update(thresholds=[2.0] * 7), "thresholds from 0 to 1"),
+        (lambda c: c.update(colour="red"), "unexpected keyword"),
+    ],
+)
+def test_a_broken_calibration_names_its_file_and_the_fix(
+    tiny_model, tmp_path, change, message
+):
+    copy = _broken_copy(tiny_model, tmp_path, "calibration.json", change)
+
+    with pytest.raises(ValueError, match=message) as error:
+        load_model(copy)
+    assert "calibration.json" in str(error.value)
+    assert "copy the whole model folder" in str(error.value)
+
+
+def test_a_truncated_calibration_names_its_file(tiny_model, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model[0], copy)
+    (copy / "calibration.json").write_text('{"thresholds": [', "utf-8")
+
+    with pytest.raises(ValueError, match="calibration.json.*not a valid model file"):
+        load_model(copy)
+
+
+def test_weights_that_do_not_fit_the_pooling_say_which_to_set(tiny_model, tmp_path):
+    copy = _broken_copy(
+        tiny_model, tmp_path, "pingjia.json", lambda c: c.pop("pooling")
+    )
+
+    with pytest.raises(ValueError, match='set "pooling": "category_attention"'):
+        load_model(copy)

@@ -1,0 +1,23 @@
+import pytest
+
+from training.config import TrainConfig
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"time_budget_minutes": 0}, "time budget above 0"),
+        ({"time_budget_minutes": -1}, "time budget above 0"),
+        ({"freeze_layers": -1}, "freeze_layers and weak_per_source >= 0"),
+        ({"weak_per_source": -5}, "freeze_layers and weak_per_source >= 0"),
+        ({"base_encoder": "/nonexistent/encoder"}, "found no such folder"),
+        ({"pooling": "max"}, "one of mean, category_attention"),
+    ],
+)
+def test_bad_train_options_are_refused_before_any_work(fields, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**fields)
+
+
+def test_a_hub_name_is_not_taken_for_a_missing_folder():
+    assert TrainConfig(base_encoder="BAAI/bge-small-zh").base_encoder
