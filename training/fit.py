@@ -252,11 +252,11 @@ def train(config: TrainConfig) -> Path:
     output = Path(config.output) if config.output else default_model_dir()
 
     encoder_path = resolve_encoder(config.base_encoder)  # before the long loads
-    corpus, splits, weak_pool = load_training_data(config, label_set)
     model = FeedbackClassifier(
         _classifier_config(config, label_set, encoder_path), load_encoder(encoder_path)
     )
-    freeze(model, config)
+    freeze(model, config)  # refuses a bad --freeze-layers before the data loads
+    corpus, splits, weak_pool = load_training_data(config, label_set)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(encoder_path)

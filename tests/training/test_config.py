@@ -21,3 +21,13 @@ def test_bad_train_options_are_refused_before_any_work(fields, message):
 
 def test_a_hub_name_is_not_taken_for_a_missing_folder():
     assert TrainConfig(base_encoder="BAAI/bge-small-zh").base_encoder
+
+
+def test_freezing_more_layers_than_the_encoder_has_is_refused(tiny_encoder, tmp_path):
+    from training.fit import train
+
+    config = TrainConfig(
+        output=str(tmp_path / "m"), base_encoder=str(tiny_encoder), freeze_layers=3
+    )
+    with pytest.raises(ValueError, match="freeze_layers from 0 to 2"):
+        train(config)
