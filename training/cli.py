@@ -167,6 +167,7 @@ def train_command(
 ) -> None:
     """Fine-tune the classifier (and fit the TF-IDF baseline) on hand + weak labels."""
     from model.encoder import default_model_dir
+    from model.predict import LEXICAL_DIR
     from training.config import TrainConfig
     from training.fit import train, train_baseline
 
@@ -188,7 +189,8 @@ def train_command(
     path = train(config)
     typer.echo(f"model: {path}")
     if baseline:
-        typer.echo(f"baseline: {train_baseline(config)}")
+        lexical_dir = path / LEXICAL_DIR if config.lexical else None
+        typer.echo(f"baseline: {train_baseline(config, lexical_dir)}")
 
 
 def evaluate_command(

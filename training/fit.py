@@ -590,23 +590,38 @@ def baseline_dir(config: TrainConfig) -> Path:
     return output.parent / "baseline"
 
 
-def train_baseline(config: TrainConfig) -> Path:
-    """Fit the TF-IDF baseline on the same hand labels, weak labels and splits."""
+def train_baseline(config: TrainConfig, lexical: Path | None = None) -> Path:
+    """Fit the TF-IDF baseline on the same hand labels, weak labels and splits.
+
+    ``lexical``: the ``lexical/`` folder of a model just trained with this
+    config. It holds the very model this would fit (same data, same sample of
+    weak labels, a deterministic fit), so it is saved under the baseline's
+    name instead of loading the corpus and fitting it again.
+    """
+    from model.tfidf import TfidfModel
     from training.baseline import fit_baseline
 
-    seed_everything(config.seed)
     label_set = load_label_set(config.label_set_version)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    version = f"tfidf-v{label_set.version}-{stamp}"
+    output = baseline_dir(config)
+    if lexical is not None and lexical.is_dir():
+        model = TfidfModel.load(lexical)
+        model.config.extra["model_version"] = version
+        model.save(output)
+        logger.info("saved TF-IDF baseline %s to %s", version, output)
+        return output
+
+    seed_everything(config.seed)
     _, splits, weak_pool = load_training_data(config, label_set)
     weak = lexical_weak_sample(weak_pool, config)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    output = baseline_dir(config)
     fit_baseline(
         splits["train"],
         weak,
         splits["dev"],
         label_set,
         output,
-        f"tfidf-v{label_set.version}-{stamp}",
+        version,
     )
     return output
 

@@ -203,3 +203,23 @@ def test_weights_that_do_not_fit_the_pooling_say_which_to_set(tiny_model, tmp_pa
 
     with pytest.raises(ValueError, match='set "pooling": "category_attention"'):
         load_model(copy)
+
+
+def test_the_baseline_saved_from_the_lexical_part_is_the_one_a_fit_gives(
+    tiny_model, tmp_path
+):
+    from dataclasses import replace
+
+    from training.fit import train_baseline
+
+    folder, config = tiny_model
+    texts = ["送得太慢了，等了两个小时", "骑手态度很好", "太贵了"]
+    copied = train_baseline(
+        replace(config, output=str(tmp_path / "a" / "m")), folder / "lexical"
+    )
+    fitted = train_baseline(replace(config, output=str(tmp_path / "b" / "m")))
+
+    a, b = load_model(copied), load_model(fitted)
+    assert a.version.startswith("tfidf-v1-") and a.version != "tfidf-v1-lexical"
+    assert np.allclose(a.scores(texts).presence, b.scores(texts).presence)
+    assert np.allclose(a.scores(texts).sentiment, b.scores(texts).sentiment)
