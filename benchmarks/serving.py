@@ -1,18 +1,19 @@
 """Benchmark of the classification service (issue 4), run by hand:
 
-    .venv/bin/python benchmarks/serving.py [--model DIR] [--quantize]
+    .venv/bin/python benchmarks/serving.py [--model DIR] [--precision P]
 
-Prints comments/s in-process at batch sizes 1, 8, 32, 128; then through HTTP
-against a real `pingjia serve` process on loopback with 1, 8 and 32 concurrent
-clients (one comment per request), with p50/p99 latency; then the server's
-peak resident memory. Comments are real waimai and helpdesk test comments.
+Prints comments/s in-process at batch sizes 1, 8, 32, 128, 256; then through
+HTTP against a real `pingjia serve` process on loopback with 1, 8 and 32
+concurrent clients (one comment per request) and with 32 or 128 comments per
+request, with p50/p99 latency; then the server's peak resident memory. Comments
+are real waimai and helpdesk test comments. The load generator shares the
+machine's cores with the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import statistics
 import subprocess
@@ -38,13 +39,13 @@ def real_comments(count: int) -> list[str]:
     return [t for t in texts if len(t) <= 200][:count]
 
 
-def in_process(model_dir: Path, texts: list[str], quantize: bool) -> None:
+def in_process(model_dir: Path, texts: list[str], precision: str) -> None:
     set_threads(None)
-    model = load_model(model_dir, quantize=quantize)
+    model = load_model(model_dir, precision=precision)
     predict(model, texts[:16])  # warm-up
-    print(f"\nin-process ({'int8' if quantize else 'fp32'}), {len(texts)} comments")
+    print(f"\nin-process ({model.precision}), {len(texts)} comments")
     print(f"{'batch':>6} {'comments/s':>12}")
-    for batch in (1, 8, 32, 128):
+    for batch in (1, 8, 32, 128, 256):
         n = min(len(texts), 64 if batch == 1 else len(texts))
         started = time.perf_counter()
         for i in range(0, n, batch):
@@ -91,12 +92,11 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def through_http(model_dir: Path, texts: list[str], quantize: bool) -> None:
+def through_http(model_dir: Path, texts: list[str], precision: str) -> None:
     port = free_port()
-    env = {**os.environ, "PINGJIA_QUANTIZE": "true" if quantize else "false"}
     server = subprocess.Popen(
-        [PINGJIA, "serve", "--model", str(model_dir), "--port", str(port)],
-        env=env,
+        [PINGJIA, "serve", "--model", str(model_dir), "--port", str(port)]
+        + ["--precision", precision],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -118,13 +118,22 @@ def through_http(model_dir: Path, texts: list[str], quantize: bool) -> None:
         short = [t for t in texts if len(t) <= 30]
         rate, p50, p99 = asyncio.run(http_load(base, short, 1, 100))
         print(f"short comments (<= 30 characters), 1 client: p50 {1000 * p50:.1f} ms")
-        print("\nHTTP, 32 comments per request")
-        print(f"{'clients':>8} {'comments/s':>12} {'p50 ms':>9} {'p99 ms':>9}")
-        for clients, per_client in ((1, 10), (4, 6)):
+        print("\nHTTP, batched requests")
+        print(
+            f"{'per request':>12} {'clients':>8} {'comments/s':>12} "
+            f"{'p50 ms':>9} {'p99 ms':>9}"
+        )
+        for batch, clients, per_client in ((32, 1, 10), (32, 4, 6), (32, 8, 4)) + (
+            (128, 1, 4),
+            (128, 2, 4),
+        ):
             rate, p50, p99 = asyncio.run(
-                http_load(base, texts, clients, per_client, batch=32)
+                http_load(base, texts, clients, per_client, batch=batch)
             )
-            print(f"{clients:>8} {rate:>12.1f} {1000 * p50:>9.1f} {1000 * p99:>9.1f}")
+            print(
+                f"{batch:>12} {clients:>8} {rate:>12.1f} "
+                f"{1000 * p50:>9.1f} {1000 * p99:>9.1f}"
+            )
         print(f"\nserver peak RSS: {peak_rss_mib(server.pid):.0f} MiB")
     finally:
         server.terminate()
@@ -134,12 +143,14 @@ def through_http(model_dir: Path, texts: list[str], quantize: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="pingjia serving benchmark")
     parser.add_argument("--model", type=Path, default=default_model_dir())
-    parser.add_argument("--quantize", action="store_true")
+    parser.add_argument(
+        "--precision", default="auto", choices=("auto", "fp32", "bf16", "int8")
+    )
     args = parser.parse_args()
 
     texts = real_comments(512)
-    in_process(args.model, texts, args.quantize)
-    through_http(args.model, texts, args.quantize)
+    in_process(args.model, texts, args.precision)
+    through_http(args.model, texts, args.precision)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,10 @@ class FeedbackClassifier(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = encoder
+        # Training sets it where the CPU multiplies bf16 natively: the
+        # encoder's matmuls then run in bf16 (~1.5x faster steps on 2 cores)
+        # while the weights, the heads and the loss stay float32.
+        self.encoder_autocast = False
         hidden = encoder.config.hidden_size
         categories = len(config.categories)
 
@@ -54,9 +58,11 @@ class FeedbackClassifier(nn.Module):
             nn.init.zeros_(self.category_query.bias)
 
     def forward(self, batch: WindowBatch) -> dict[str, torch.Tensor]:
-        hidden = self.encoder(
-            input_ids=batch.input_ids, attention_mask=batch.attention_mask
-        ).last_hidden_state
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.encoder_autocast):
+            hidden = self.encoder(
+                input_ids=batch.input_ids, attention_mask=batch.attention_mask
+            ).last_hidden_state
+        hidden = hidden.float()  # a bf16 encoder feeds float32 heads
         pooled = self.dropout(
             pool_windows(hidden, batch.attention_mask, batch.owner, batch.comments)
         )

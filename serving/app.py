@@ -83,7 +83,7 @@ class ServiceState:
 def _load(state: ServiceState, model: Model | None) -> None:
     settings = state.settings
     set_threads(settings.threads or None)
-    state.model = model or load_model(settings.model_path, quantize=settings.quantize)
+    state.model = model or load_model(settings.model_path, precision=settings.precision)
     state.migration = plan_label_sets(
         state.model.config.label_set_version,
         settings.label_set_version,
@@ -91,9 +91,10 @@ def _load(state: ServiceState, model: Model | None) -> None:
     )
     state.card = _model_card(state)
     logger.info(
-        "model %s loaded (label set v%s) from %s",
+        "model %s loaded (label set v%s, encoder in %s) from %s",
         state.model.version,
         state.model.config.label_set_version,
+        getattr(state.model, "precision", "-"),
         settings.model_path,
     )
 
@@ -118,7 +119,7 @@ def _model_card(state: ServiceState) -> dict[str, Any]:
             "presence": model.calibration.lexical_presence,
             "sentiment": model.calibration.lexical_sentiment,
         },
-        "quantized": state.settings.quantize,
+        "precision": getattr(model, "precision", None),  # None: TF-IDF
     }
     for name in ("metrics", "provenance"):
         path = folder / f"{name}.json"

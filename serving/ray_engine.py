@@ -79,7 +79,9 @@ class ChunkLabeller:
         self.options = RelabelOptions(**options)
         self.state = JobState(self.options, fingerprint)
         if self.options.model:
-            self.labeller, _ = model_labeller(self.options.model)
+            self.labeller, _ = model_labeller(
+                self.options.model, precision=self.options.precision
+            )
         else:
             self.labeller, _ = migration_labeller(self.options.migrate_to)
 

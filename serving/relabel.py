@@ -25,7 +25,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class RelabelOptions:
     encoding: str = "auto"
     chunk_rows: int = 2000
     batch_size: int = 64
+    precision: str = "fp32"  # the encoder's arithmetic (model.predict.PRECISIONS)
     engine: str = "local"
     workers: int = 2  # Ray actors
 
@@ -325,6 +326,8 @@ def fingerprint(options: RelabelOptions, model_version: str) -> dict[str, Any]:
     return {
         "input": files,
         "model_version": model_version,
+        # bf16 and int8 move scores a little: a job resumes at one precision
+        "precision": options.precision if options.model else None,
         "migrate_to": options.migrate_to,
         "chunk_rows": options.chunk_rows,
         "encoding": options.encoding,
@@ -339,12 +342,14 @@ def total_rows(options: RelabelOptions) -> int:
 # ---- labellers -------------------------------------------------------------
 
 
-def model_labeller(model_dir: str, batch_size: int = 64) -> tuple[Labeller, str]:
+def model_labeller(
+    model_dir: str, batch_size: int = 64, precision: str = "fp32"
+) -> tuple[Labeller, str]:
     """Re-predict: records plus the model's labels. Returns (labeller, version)."""
     from model.predict import load_model
     from serving.classify import label_records
 
-    model = load_model(model_dir)
+    model = load_model(model_dir, precision=precision)
 
     def labeller(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return label_records(model, records)
@@ -422,7 +427,13 @@ def relabel(
 ) -> ChunkStats:
     """Run (or resume) a job; returns the totals. Output appears only at the end."""
     if options.model:
-        labeller, version = model_labeller(options.model, options.batch_size)
+        from model.predict import resolve_precision
+
+        # resolved here, so Ray actors on other machines run what was recorded
+        options = replace(options, precision=resolve_precision(options.precision))
+        labeller, version = model_labeller(
+            options.model, options.batch_size, options.precision
+        )
     else:
         labeller, version = migration_labeller(options.migrate_to)
 

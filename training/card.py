@@ -58,7 +58,8 @@ def render_card(
         f"labels sha256 `{provenance.get('train_labels_sha256', '-')[:16]}…`",
         f"- seed {config['seed']}, {config['epochs']} epochs at most, time budget "
         f"{config['time_budget_minutes']} min, lowest {config['freeze_layers']} "
-        "encoder layers and the word-embedding table frozen",
+        "encoder layers and the word-embedding table frozen; encoder matmuls in "
+        f"{config.get('precision', 'fp32')}",
         f"- category heads: {_pooling(config.get('pooling', 'mean'))}",
         f"- {_lexical(calibration)}",
         f"- created {provenance['created']}",

@@ -157,6 +157,14 @@ def train_command(
         help="Blend in a TF-IDF model saved inside the model folder, its share "
         "chosen on dev (default: on).",
     ),
+    query_prefix: str = typer.Option(
+        None, help='Text put before every window (default "query: ", as e5 expects).'
+    ),
+    precision: str = typer.Option(
+        None,
+        help="The encoder's matmuls: auto (default: bf16 autocast where the CPU "
+        "has AVX-512 BF16 or AMX, ~1.5x faster steps, else fp32), fp32 or bf16.",
+    ),
     seed: int = typer.Option(None, help="Random seed (default 13)."),
     baseline: bool = typer.Option(True, help="Also fit the TF-IDF baseline beside it."),
     annotations: Path = typer.Option(
@@ -182,6 +190,8 @@ def train_command(
         "freeze_layers": freeze_layers,
         "pooling": pooling,
         "lexical": lexical,
+        "precision": precision,
+        "query_prefix": query_prefix,
         "seed": seed,
         "annotations": str(annotations) if annotations else None,
     }
@@ -205,7 +215,12 @@ def evaluate_command(
     per_source: int = typer.Option(
         1000, help="Star-labelled test comments per source (0: all)."
     ),
-    int8: bool = typer.Option(False, help="Also evaluate the model int8-quantised."),
+    precision: list[str] = typer.Option(
+        [],
+        "--precision",
+        help="Also evaluate the model with its encoder at this precision: bf16 or "
+        "int8 (repeatable), as `pingjia serve --precision` runs it.",
+    ),
     annotations: Path = typer.Option(
         None, help="Hand labels to test against (default: the packaged ones)."
     ),
@@ -221,14 +236,13 @@ def evaluate_command(
 
     model = model or default_model_dir()
     baseline = baseline or model.parent / "baseline"
-    folders = {"model": model, "baseline": baseline}
-    if int8:
-        folders = {"model": model, "model-int8": model, "baseline": baseline}
+    folders = {"model": model}
+    variants = {f"model-{p}": p for p in precision if p != "fp32"}
+    folders |= dict.fromkeys(variants, model)
+    folders["baseline"] = baseline
     if compare:
         folders = {"previous": compare, "model": model}
-    results = evaluate_models(
-        folders, data_dir, per_source, ("model-int8",), annotations
-    )
+    results = evaluate_models(folders, data_dir, per_source, variants, annotations)
     from training.evaluate import format_report, write_report
 
     report = output or model / "evaluation.json"

@@ -27,7 +27,7 @@ from model.classifier import (
 )
 from model.config import ClassifierConfig
 from model.encoder import default_model_dir, resolve_encoder
-from model.predict import LEXICAL_DIR, calibrated
+from model.predict import LEXICAL_DIR, calibrated, resolve_precision
 from training.calibrate import fit_blend, fit_calibration
 from training.config import TrainConfig
 from training.corpus import load_corpus
@@ -225,6 +225,7 @@ def _classifier_config(
         polarities=list(label_set.polarities),
         sentiments=list(label_set.sentiments),
         pooling=config.pooling,
+        query_prefix=config.query_prefix,
     )
 
 
@@ -246,6 +247,7 @@ def load_training_data(config: TrainConfig, label_set: LabelSet):
 def train(config: TrainConfig) -> Path:
     """Fine-tune, calibrate on dev, save the model folder and return its path."""
     seed_everything(config.seed)
+    config.precision = resolve_precision(config.precision)  # saved as it ran
     if config.threads:
         torch.set_num_threads(config.threads)
     label_set = load_label_set(config.label_set_version)
@@ -256,6 +258,7 @@ def train(config: TrainConfig) -> Path:
         _classifier_config(config, label_set, encoder_path), load_encoder(encoder_path)
     )
     freeze(model, config)  # refuses a bad --freeze-layers before the data loads
+    model.encoder_autocast = config.precision == "bf16"
     corpus, splits, weak_pool = load_training_data(config, label_set)
     from transformers import AutoTokenizer
 
@@ -630,12 +633,14 @@ def evaluate_models(
     folders: dict[str, Path],
     data_dir: Path | None,
     per_source: int,
-    quantized: tuple[str, ...] = (),
+    precisions: dict[str, str] | None = None,
     annotations: Path | None = None,
 ) -> dict[str, dict]:
     """Evaluate each saved model on the hand-labelled and star-labelled test data.
 
-    ``annotations`` replaces the packaged hand labels (e.g. the refined ones
+    ``precisions`` runs the named ones' encoders at another precision than
+    fp32 (``{"model-int8": "int8"}``). ``annotations`` replaces the packaged
+    hand labels (e.g. the refined ones
     after a Label Studio import); the test split is the corpus's, either way.
     """
     from model.predict import load_model
@@ -647,7 +652,7 @@ def evaluate_models(
         if not (Path(folder) / "pingjia.json").exists():
             logger.warning("no model at %s; %s left out of the report", folder, name)
             continue
-        model = load_model(folder, quantize=name in quantized)
+        model = load_model(folder, precision=(precisions or {}).get(name, "fp32"))
         version = model.config.label_set_version
         if version not in cache:
             label_set = load_label_set(version)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from model.predict import load_model
+from model.predict import load_model, resolve_precision
 from serving.app import create_app
 from serving.settings import ServingSettings
 
@@ -139,6 +139,7 @@ def test_labels_model_health_ready_and_metrics(client):
     assert labels["categories"][0]["zh"] == "服务态度"
     assert model["label_set_version"] == "1" and "thresholds" in model
     assert model["pooling"] == "category_attention"
+    assert model["precision"] == resolve_precision("auto")  # the settings' default
     assert set(model["lexical_blend"]) == {"presence", "sentiment"}
     assert client.get("/healthz").json() == {"status": "alive"}
     assert client.get("/readyz").status_code == 200

@@ -121,6 +121,26 @@ def test_classify_cli_reads_stdin_and_writes_stdout(tiny_model):
     assert record["id"] == "x" and "categories" in record
 
 
+def test_classify_cli_at_int8_answers_and_a_wrong_precision_is_named(tiny_model):
+    folder, _ = tiny_model
+    lines = json.dumps({"text": "汤洒了"}, ensure_ascii=False) + "\n"
+
+    int8 = runner.invoke(
+        app,
+        ["classify", "-", "--model", str(folder), "--precision", "int8"],
+        input=lines,
+    )
+    wrong = runner.invoke(
+        app,
+        ["classify", "-", "--model", str(folder), "--precision", "fp16"],
+        input=lines,
+    )
+
+    assert "categories" in json.loads(int8.stdout.splitlines()[0])
+    assert wrong.exit_code == 2
+    assert "--precision" in wrong.output and "got 'fp16'" in wrong.output
+
+
 @pytest.mark.parametrize("name", ["in.txt", "in.xlsx"])
 def test_classify_cli_rejects_unknown_input_format(tiny_model, tmp_path, name):
     folder, _ = tiny_model

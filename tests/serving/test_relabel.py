@@ -365,3 +365,24 @@ def test_relabel_refuses_an_unknown_encoding_before_any_state(tmp_path):
             str(source), str(tmp_path / "o.jsonl"), model="m", encoding="latin9x"
         )
     assert not (tmp_path / "o.jsonl.relabel-state").exists()
+
+
+def test_relabel_resumes_only_at_the_precision_it_began_with(tiny_model, tmp_path):
+    from dataclasses import replace
+
+    from model.predict import load_model
+    from serving.relabel import JobState, fingerprint
+
+    source = _write_jsonl(tmp_path / "in.jsonl", 3)
+    output = tmp_path / "out.jsonl"
+    options = RelabelOptions(
+        str(source), str(output), model=str(tiny_model[0]), precision="int8"
+    )
+    version = load_model(tiny_model[0]).version
+    JobState(options, fingerprint(options, version)).open()  # a job begun at int8
+
+    with pytest.raises(JobMismatch, match="'precision': 'int8'"):
+        relabel(replace(options, precision="fp32"), progress=False)
+    relabel(options, progress=False)  # the same precision resumes it
+
+    assert len(output.read_text("utf-8").splitlines()) == 3
