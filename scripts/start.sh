@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command from a fresh clone: set up everything, train the default model if
-# there is none yet (about 15 minutes on 2 cores), then serve it on localhost.
+# there is none yet (about 11 minutes on 2 cores), then serve it on localhost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

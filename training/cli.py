@@ -142,7 +142,7 @@ def train_command(
         None, help="Stop fine-tuning after this many minutes (default 18)."
     ),
     weak_per_source: int = typer.Option(
-        None, help="Weak examples per source and epoch (default 400)."
+        None, help="Weak examples per source and epoch (default 1000)."
     ),
     freeze_layers: int = typer.Option(
         None, help="Lowest encoder layers kept frozen (default 6)."

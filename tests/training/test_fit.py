@@ -217,3 +217,21 @@ def test_the_baseline_saved_from_the_lexical_part_is_the_one_a_fit_gives(
     assert a.version.startswith("tfidf-v1-") and a.version != "tfidf-v1-lexical"
     assert np.allclose(a.scores(texts).presence, b.scores(texts).presence)
     assert np.allclose(a.scores(texts).sentiment, b.scores(texts).sentiment)
+
+
+def test_a_model_trained_without_the_query_prefix_reads_without_it(
+    tiny_model, tmp_path
+):
+    from training.config import TrainConfig
+    from training.fit import train
+
+    _, config = tiny_model
+    settings = {**config.__dict__, "output": str(tmp_path / "bare"), "epochs": 2}
+    folder = train(TrainConfig(**{**settings, "query_prefix": ""}))
+
+    model = load_model(folder)
+    ids = model.windows.token_ids(["送餐很快"])[0]
+    batch = model.windows.windows([ids])
+    assert model.config.query_prefix == "" and model.windows.prefix_ids == []
+    assert batch.input_ids.shape[1] == len(ids) + 2  # <s> comment </s>
+    assert len(load_model(config.output).windows.prefix_ids) > 0  # the default
