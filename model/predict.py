@@ -167,15 +167,19 @@ def bf16_supported() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def resolve_precision(precision: str) -> str:
-    """``auto`` is bf16 where the CPU has it, else fp32; the rest is checked."""
-    if precision == "auto":
-        return "bf16" if bf16_supported() else "fp32"
-    if precision not in PRECISIONS:
+def check_precision(precision: str) -> None:
+    if precision != "auto" and precision not in PRECISIONS:
         raise ValueError(
             f"expected a precision among auto, {', '.join(PRECISIONS)}; "
             f"got {precision!r}"
         )
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` is bf16 where the CPU has it, else fp32; the rest is checked."""
+    check_precision(precision)
+    if precision == "auto":
+        return "bf16" if bf16_supported() else "fp32"
     if precision == "bf16" and not bf16_supported():
         raise ValueError(
             "expected a CPU with AVX-512 BF16 or AMX for precision bf16, this one "
@@ -306,8 +310,7 @@ def load_model(folder: Path | str, precision: str = "fp32") -> Model:
     BF16 or AMX), int8 (dynamic quantisation), or auto (bf16 where the CPU has
     it, else fp32). The TF-IDF baseline ignores it.
     """
-    if precision != "auto" and precision not in PRECISIONS:
-        resolve_precision(precision)  # raises with the choices
+    check_precision(precision)  # the TF-IDF model too: a typo is not ignored
     config = ClassifierConfig.load(Path(folder))
     if config.kind == "tfidf":
         from model.tfidf import TfidfModel
