@@ -80,9 +80,10 @@ class TrainConfig:
                 f"{self.pooling!r}"
             )
         if self.precision not in TRAIN_PRECISIONS:
+            why = " (int8 is for serving, not training)" * (self.precision == "int8")
             raise ValueError(
                 f"expected precision to be one of {', '.join(TRAIN_PRECISIONS)}, "
-                f"got {self.precision!r} (int8 is for serving, not training)"
+                f"got {self.precision!r}{why}"
             )
         if self.time_budget_minutes <= 0:
             raise ValueError(

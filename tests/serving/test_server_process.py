@@ -119,7 +119,7 @@ def test_server_logs_the_model_and_label_set(tiny_model):
     httpx.post(f"{base}/v1/classify", json={"comments": [{"text": "很好"}]})
     output = _stop(process)
 
-    assert "loaded (label set v1)" in output
+    assert "loaded (label set v1, encoder in " in output
     assert "/docs" in output
 
 

@@ -12,6 +12,8 @@ from training.config import TrainConfig
         ({"weak_per_source": -5}, "freeze_layers and weak_per_source >= 0"),
         ({"base_encoder": "/nonexistent/encoder"}, "found no such folder"),
         ({"pooling": "max"}, "one of mean, category_attention"),
+        ({"precision": "int8"}, r"got 'int8' \(int8 is for serving, not training\)"),
+        ({"precision": "fp16"}, r"one of auto, fp32, bf16, got 'fp16'$"),
     ],
 )
 def test_bad_train_options_are_refused_before_any_work(fields, message):
