@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from model.encoder import default_model_dir
-from model.predict import load_model, resolve_precision, set_threads
+from model.predict import check_precision, load_model, resolve_precision, set_threads
 from serving.classify import classify_file
 from serving.records import format_of, write_records
 
@@ -222,6 +222,10 @@ def relabel_command(
     from serving.relabel import JobMismatch, RelabelOptions, relabel
 
     model_dir = "" if migrate_to else str(resolve_model_dir(model))
+    try:
+        check_precision(precision)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--precision") from error
     try:
         options = RelabelOptions(
             input=input,

@@ -386,3 +386,21 @@ def test_relabel_resumes_only_at_the_precision_it_began_with(tiny_model, tmp_pat
     relabel(options, progress=False)  # the same precision resumes it
 
     assert len(output.read_text("utf-8").splitlines()) == 3
+
+
+def test_relabel_cli_names_a_wrong_precision_before_any_state(tiny_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from pingjia.cli import app
+
+    source = _write_jsonl(tmp_path / "in.jsonl", 2)
+    output = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app,
+        ["relabel", str(source), "-o", str(output), "--model", str(tiny_model[0])]
+        + ["--precision", "fp16"],
+    )
+
+    assert result.exit_code == 2
+    assert "--precision" in result.output and "got 'fp16'" in result.output
+    assert not output.with_name("out.jsonl.relabel-state").exists()
