@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.encoder import default_model_dir  # noqa: E402
-from model.predict import load_model, predict, set_threads  # noqa: E402
+from model.predict import PRECISIONS, load_model, predict, set_threads  # noqa: E402
 from training.corpus import load_corpus  # noqa: E402
 
 PINGJIA = str(Path(sys.executable).with_name("pingjia"))
@@ -71,9 +71,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline", type=Path, default=default_model_dir().parent / "baseline"
     )
-    parser.add_argument(
-        "--precision", default="auto", choices=("auto", "fp32", "bf16", "int8")
-    )
+    parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS))
     # 20,000: a job long enough that the one-time start (imports, model load,
     # ~10 s) weighs as it would on a real relabeling job; both rates are shown
     parser.add_argument("--rows-throughput", type=int, default=20_000)

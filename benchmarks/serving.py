@@ -26,7 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.encoder import default_model_dir  # noqa: E402
-from model.predict import load_model, predict, set_threads  # noqa: E402
+from model.predict import PRECISIONS, load_model, predict, set_threads  # noqa: E402
 from training.corpus import load_corpus  # noqa: E402
 
 PINGJIA = str(Path(sys.executable).with_name("pingjia"))
@@ -143,9 +143,7 @@ def through_http(model_dir: Path, texts: list[str], precision: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="pingjia serving benchmark")
     parser.add_argument("--model", type=Path, default=default_model_dir())
-    parser.add_argument(
-        "--precision", default="auto", choices=("auto", "fp32", "bf16", "int8")
-    )
+    parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS))
     args = parser.parse_args()
 
     texts = real_comments(512)

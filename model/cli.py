@@ -11,6 +11,17 @@ from model.encoder import BUILT_NAME, build_base_encoder, pingjia_home
 app = typer.Typer(help="The pretrained base encoder.", no_args_is_help=True)
 
 
+def checked_precision(precision: str) -> str:
+    """A ``--precision`` value resolved for this CPU, or a usage error naming
+    the option; checked before any model loads, so other errors keep theirs."""
+    from model.predict import resolve_precision
+
+    try:
+        return resolve_precision(precision)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--precision") from error
+
+
 @app.command()
 def build(
     force: bool = typer.Option(False, help="Rebuild even if a finished build exists."),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
+from model.cli import checked_precision
 from model.encoder import default_model_dir
-from model.predict import check_precision, load_model, resolve_precision, set_threads
+from model.predict import load_model, set_threads
 from serving.classify import classify_file
 from serving.records import format_of, write_records
 
@@ -45,10 +46,7 @@ def classify_command(
         False, help="Report every category's score, present or not."
     ),
     threads: int = typer.Option(0, help="CPU threads (0: all cores)."),
-    precision: str = typer.Option(
-        "auto",
-        help=PRECISION_HELP,
-    ),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
 ) -> None:
     """Label each record with sentiment and categories; bad rows are skipped."""
     for path in (input, output):
@@ -66,11 +64,9 @@ def classify_command(
             param_hint="--output",
         )
 
+    precision = checked_precision(precision)
     set_threads(threads or None)
-    try:
-        loaded = load_model(resolve_model_dir(model), precision=precision)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--precision") from error
+    loaded = load_model(resolve_model_dir(model), precision=precision)
     result = classify_file(loaded, input, progress=output != "-")
     write_records(output, result.records)
 
@@ -116,10 +112,7 @@ def serve_command(
     port: int = typer.Option(None, help="Port (default 8000)."),
     model: Path = typer.Option(None, help="Model folder (default: the default model)."),
     threads: int = typer.Option(None, help="CPU threads for the model (0: all cores)."),
-    precision: str = typer.Option(
-        None,
-        help=PRECISION_HELP,
-    ),
+    precision: str = typer.Option(None, help=PRECISION_HELP),
     label_set_version: str = typer.Option(
         None, help="Answer in this label-set version (default: the model's)."
     ),
@@ -171,10 +164,7 @@ def serve_command(
         raise typer.Exit(2) from None
     resolve_model_dir(settings.model_path)
     check_label_set(settings)
-    try:
-        resolve_precision(settings.precision)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--precision") from error
+    checked_precision(settings.precision)
     typer.echo(
         f"serving {settings.model_path} on http://{settings.host}:{settings.port}"
         f" (API docs: http://{settings.host}:{settings.port}/docs)",
@@ -210,10 +200,7 @@ def relabel_command(
     chunk_rows: int = typer.Option(2000, help="Rows per checkpoint."),
     engine: str = typer.Option("local", help="local (this machine) or ray (Ray Data)."),
     workers: int = typer.Option(2, help="Ray actors, each with its own model."),
-    precision: str = typer.Option(
-        "auto",
-        help=PRECISION_HELP,
-    ),
+    precision: str = typer.Option("auto", help=PRECISION_HELP),
     restart: bool = typer.Option(
         False, help="Drop a previous run's checkpoints first."
     ),
@@ -222,10 +209,7 @@ def relabel_command(
     from serving.relabel import JobMismatch, RelabelOptions, relabel
 
     model_dir = "" if migrate_to else str(resolve_model_dir(model))
-    try:
-        check_precision(precision)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--precision") from error
+    precision = checked_precision(precision)
     try:
         options = RelabelOptions(
             input=input,

@@ -237,7 +237,9 @@ def evaluate_command(
     model = model or default_model_dir()
     baseline = baseline or model.parent / "baseline"
     folders = {"model": model}
-    variants = {f"model-{p}": p for p in precision if p != "fp32"}
+    from model.cli import checked_precision
+
+    variants = {f"model-{p}": checked_precision(p) for p in precision if p != "fp32"}
     folders |= dict.fromkeys(variants, model)
     folders["baseline"] = baseline
     if compare:
