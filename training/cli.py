@@ -209,7 +209,10 @@ def evaluate_command(
         None, help="Baseline folder [default: beside the model]."
     ),
     output: Path = typer.Option(
-        None, help="Write the report as JSON here [default: MODEL/evaluation.json]."
+        None,
+        "--output",
+        "-o",
+        help="Write the report as JSON here [default: MODEL/evaluation.json].",
     ),
     data_dir: Path = typer.Option(None, help="Folder of the data sets (shared/data)."),
     per_source: int = typer.Option(

@@ -160,7 +160,7 @@ def test_train_on_refined_annotations_then_compare(tiny_model, tiny_data, tmp_pa
             str(refined),
             "--per-source",
             "0",
-            "--output",
+            "-o",  # the short spelling, as classify and the labels commands take
             str(tmp_path / "evaluation.json"),
         ],
     )
