@@ -8,6 +8,7 @@ from labels.agreement import agreement
 from labels.annotations import (
     Annotation,
     AnnotationError,
+    data_folder,
     load_hand_labels,
     load_second_pass,
     read_annotations,
@@ -195,3 +196,16 @@ def test_agreement_leaves_out_undecided_categories():
     packaging = next(c for c in report.categories if c.key == "packaging")
     assert (packaging.present_first, packaging.present_second) == (1, 1)
     assert packaging.kappa == 1.0
+
+
+def test_pending_batch_is_valid_v1_and_new_train_split_comments(corpus):
+    pending = read_annotations(data_folder("1") / "pending-review.jsonl", V1)
+    labelled = {a.id for a in load_hand_labels(V1) + load_second_pass(V1)}
+    split = dict(zip(corpus["id"], corpus["split"], strict=True))
+
+    assert len(pending) == 640
+    assert not labelled & {a.id for a in pending}  # merging adds, replaces nothing
+    # train only: merged in, it must leave the dev and test figures comparable
+    assert {split[a.id] for a in pending} == {"train"}
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    assert not any(cjk.search(a.note) for a in pending)
