@@ -74,7 +74,9 @@ def classify_command(
         for error in result.errors[:20]:
             typer.echo(f"row {error.row}: {error.reason}", err=True)
         if output != "-":
-            errors_path = Path(output).with_suffix(".errors.jsonl")
+            # OUTPUT.errors.jsonl, as relabel names it: out.csv and out.jsonl
+            # keep errors files of their own
+            errors_path = Path(output).with_name(Path(output).name + ".errors.jsonl")
             errors_path.write_text(
                 "".join(
                     json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"

@@ -111,9 +111,16 @@ def check_text(
     return RowError(row, problem, _printable(record)) if problem else None
 
 
-def _printable(record: dict[str, Any]) -> dict[str, Any]:
-    # the errors file is UTF-8 too: a lone surrogate is written as its escape
-    return json.loads(json.dumps(record, ensure_ascii=True, default=str))
+def _printable(value: Any) -> Any:
+    """``value`` with each lone surrogate spelt as its escape (``\\ud800``):
+    the errors file is UTF-8, which cannot hold the surrogate itself."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def _jsonl_lines(path: str) -> Iterator[bytes]:

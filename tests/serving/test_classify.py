@@ -80,8 +80,34 @@ def test_classify_cli_jsonl_to_csv_and_errors_file(tiny_model, tmp_path):
         "negative",
         "neutral",
     )
-    errors = (tmp_path / "out.errors.jsonl").read_text("utf-8").splitlines()
+    errors = (tmp_path / "out.csv.errors.jsonl").read_text("utf-8").splitlines()
     assert json.loads(errors[0])["row"] == 2
+
+
+def test_classify_cli_writes_a_lone_surrogate_row_to_the_errors_file(
+    tiny_model, tmp_path
+):
+    folder, _ = tiny_model
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        [
+            json.dumps({"id": "a", "text": "骑手态度很好"}, ensure_ascii=False),
+            json.dumps({"id": "b", "text": "客服\ud800不回", "tags": ["\udfff"]}),
+        ],
+    )
+    output = tmp_path / "out.jsonl"
+
+    result = runner.invoke(
+        app, ["classify", str(source), "-o", str(output), "--model", str(folder)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "1 rows labelled, 1 skipped" in result.output
+    lines = (tmp_path / "out.jsonl.errors.jsonl").read_text("utf-8").splitlines()
+    (error,) = [json.loads(line) for line in lines]
+    assert error["row"] == 2
+    assert error["record"]["text"] == "客服\\ud800不回"  # the escape, as text
+    assert error["record"]["tags"] == ["\\udfff"]
 
 
 def test_classify_cli_csv_to_parquet(tiny_model, tmp_path):
