@@ -139,6 +139,31 @@ def stats(
     _print_agreement(version)
 
 
+@app.command("agreement")
+def agreement_command(
+    first: Path = typer.Argument(..., help="Annotations (JSON lines)."),
+    second: Path = typer.Argument(..., help="Other annotations of some same ids."),
+    version: str = typer.Option(DEFAULT_VERSION, help="Label-set version of both."),
+) -> None:
+    """Agreement of two annotation files on the comments they share (kappa,
+    presence micro-F1), e.g. a new batch against a blind second pass."""
+    label_set = load_label_set(version)
+    try:
+        sets = [read_annotations(path, label_set) for path in (first, second)]
+        report = agreement(*sets, label_set)
+    except (AnnotationError, FileNotFoundError) as error:
+        raise typer.BadParameter(str(error), param_hint="FIRST/SECOND") from error
+    except ValueError as error:  # no id in common
+        raise typer.BadParameter(
+            f"{error}: {first} and {second} label different comments; compare "
+            "files that annotate some of the same ids",
+            param_hint="FIRST/SECOND",
+        ) from error
+
+    typer.echo(f"agreement on {report.items} comments labelled in both")
+    print_agreement(report)
+
+
 def _path(old: str, new: str) -> MigrationPath:
     try:
         return find_path(old, new)

@@ -209,3 +209,15 @@ def test_pending_batch_is_valid_v1_and_new_train_split_comments(corpus):
     assert {split[a.id] for a in pending} == {"train"}
     cjk = re.compile(r"[\u4e00-\u9fff]")
     assert not any(cjk.search(a.note) for a in pending)
+
+
+def test_blind_pass_of_the_pending_batch_halves_pending_and_main_ids():
+    blind = read_annotations(data_folder("1") / "pending-review-blind.jsonl", V1)
+    pending = {
+        a.id for a in read_annotations(data_folder("1") / "pending-review.jsonl", V1)
+    }
+    main = {a.id for a in load_hand_labels(V1)}
+    ids = {a.id for a in blind}
+
+    assert len(ids & pending) == len(ids & main) == 60  # the GUIDE's two figures
+    assert {a.annotator for a in blind} == {"annotator-22"}

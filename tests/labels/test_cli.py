@@ -169,3 +169,30 @@ def test_stats_prints_counts_per_source_and_agreement():
         r"^(?:attitude|speed|price)\s+([01]\.\d\d)", result.output, re.M
     )
     assert len(kappas) == 3 and all(0 <= float(k) <= 1 for k in kappas)
+
+
+def test_agreement_compares_two_files_on_their_shared_ids(tmp_path):
+    first = write_v1(tmp_path / "first.jsonl")
+    second = tmp_path / "second.jsonl"
+    other = dict(V1_LINES[0], categories={"delivery": "negative"}, annotator="c")
+    second.write_text(
+        json.dumps(other) + "\n" + json.dumps(V1_LINES[2]) + "\n", "utf-8"
+    )
+
+    result = runner.invoke(app, ["agreement", str(first), str(second)])
+
+    assert result.exit_code == 0, result.output
+    assert "agreement on 2 comments labelled in both" in result.output
+    # one shared category (delivery) of three labelled: micro-F1 2*1/(2+1)
+    assert "presence micro-F1 between annotators 0.67" in result.output
+
+
+def test_agreement_of_files_without_a_shared_id_is_refused(tmp_path):
+    first = write_v1(tmp_path / "first.jsonl")
+    second = tmp_path / "second.jsonl"
+    second.write_text(json.dumps(dict(V1_LINES[0], id="waimai-x")) + "\n", "utf-8")
+
+    result = runner.invoke(app, ["agreement", str(first), str(second)])
+
+    assert result.exit_code == 2
+    assert "label different comments" in result.output
