@@ -50,7 +50,10 @@ class ServingSettings(BaseSettings):
     # (longer length-sorted runs, less padding); a lone request is not held
     batch_size: int = Field(256, ge=1, description="most comments per model call")
     batch_wait_ms: float = Field(
-        4.0, ge=0, description="how long a lone request waits for company"
+        4.0,
+        ge=0,
+        description="how long a request waits for company while requests come "
+        "together; a client alone is not held",
     )
 
     # feedback store (POST /v1/feedback)

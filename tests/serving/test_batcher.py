@@ -92,3 +92,38 @@ def test_a_failing_request_fails_alone_not_its_batch_mates():
     assert isinstance(failed, RuntimeError)
     assert [r["text"] for r in also_good] == ["b", "c"]
     assert calls[0] == ["a", "bad", "b", "c"]  # they were batched, then retried
+
+
+def test_a_lone_request_is_not_held_for_company():
+    calls: list[list[str]] = []
+
+    async def run():
+        # a wait of a minute: a lone request held for it would time out below
+        batcher = MicroBatcher(_echo(calls), max_batch=64, wait_ms=60_000)
+        batcher.start()
+        for i in range(3):  # one client, one request after another
+            await asyncio.wait_for(batcher.submit([f"t{i}"]), timeout=5)
+        await batcher.stop()
+
+    asyncio.run(run())
+
+    assert calls == [["t0"], ["t1"], ["t2"]]
+
+
+def test_requests_that_come_together_still_wait_for_each_other():
+    calls: list[list[str]] = []
+
+    async def run():
+        batcher = MicroBatcher(_echo(calls), max_batch=64, wait_ms=200)
+        batcher.start()
+        await asyncio.gather(*(batcher.submit([f"a{i}"]) for i in range(3)))
+        # the last call served several: a request now waits for company,
+        # and one sent 50 ms later joins it
+        first = asyncio.create_task(batcher.submit(["b0"]))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(first, batcher.submit(["b1"]))
+        await batcher.stop()
+
+    asyncio.run(run())
+
+    assert calls == [["a0", "a1", "a2"], ["b0", "b1"]]
