@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labels.migrate import MigrationPath
 from labels.taxonomy import load_label_set
@@ -195,7 +196,7 @@ def _add_middleware(app: FastAPI, state: ServiceState) -> None:
             response = _error(
                 413,
                 f"request body of {length} bytes is over the "
-                f"limit of {limit} bytes; send fewer comments "
+                f"limit of {limit} bytes; send fewer or shorter comments "
                 "per request",
                 state,
                 "body_too_large",
@@ -241,6 +242,21 @@ def _error(
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
+# How to mend each kind of validation error pydantic reports, for its "fix".
+_JSON_BODY = 'send a JSON object, e.g. {"comments": [{"text": "送餐很快"}]}'
+_FIXES = {
+    "json_invalid": "the body is not valid JSON; " + _JSON_BODY,
+    "model_attributes_type": _JSON_BODY + ", with content-type: application/json",
+    "dict_type": _JSON_BODY + ", with content-type: application/json",
+    "missing": "add the field",
+    "string_type": "send it as a JSON string",
+    "too_short": "send at least one comment",
+    "list_type": "send a JSON list",
+}
+# FastAPI's words for a body it could not decode (not UTF-8, say)
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError):
@@ -249,16 +265,25 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
                 "loc": list(e.get("loc", ())),
                 "msg": e.get("msg", ""),
                 "type": e.get("type"),
+                **({"fix": _FIXES[e["type"]]} if e.get("type") in _FIXES else {}),
             }
             for e in error.errors()
         ]
         return _error(422, detail, state, "validation")
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException):
+    # Starlette's class: FastAPI raises it itself (a 404, a body it cannot
+    # parse), and ours is a subclass of it
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        detail = error.detail
+        if error.status_code == 400 and detail == _UNREADABLE_BODY:
+            detail = (
+                "the body could not be read as JSON; send it encoded as UTF-8, "
+                "with content-type: application/json"
+            )
         return _error(
             error.status_code,
-            error.detail,
+            detail,
             state,
             f"http_{error.status_code}",
             headers=error.headers,

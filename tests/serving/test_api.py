@@ -53,11 +53,35 @@ def test_classify_returns_results_in_order_with_versions(client, tiny_model):
         ({"comments": [{"text": None}]}, "text"),
     ],
 )
-def test_classify_invalid_body_is_422_naming_the_field(client, payload, field):
+def test_classify_invalid_body_is_422_naming_the_field_and_the_fix(
+    client, payload, field
+):
     response = client.post("/v1/classify", json=payload)
 
     assert response.status_code == 422
     assert field in str(response.json()["detail"])
+    assert all(e.get("fix") for e in response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "says"),
+    [
+        ('{"comments": [{"text": "好"}]}', "text/plain", 422, "application/json"),
+        ("comments=好", "application/x-www-form-urlencoded", 422, "application/json"),
+        ('{"comments": [', "application/json", 422, "not valid JSON"),
+        ('{"comments": [{"text": "太慢"}]}'.encode("gbk"), "application/json", 400,
+         "UTF-8"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_json_says_how_to_send_it(
+    client, content, content_type, status, says
+):
+    response = client.post(
+        "/v1/classify", content=content, headers={"content-type": content_type}
+    )
+
+    assert response.status_code == status, response.text
+    assert says in str(response.json()["detail"])
 
 
 def test_classify_blank_text_is_422_naming_the_comment(client):
