@@ -325,7 +325,8 @@ def _check_limits(
             raise HTTPException(
                 422,
                 f"comments[{index}].text has {len(comment.text)} characters; "
-                f"the limit is {settings.max_chars}",
+                f"the limit is {settings.max_chars}: send it in parts, or raise "
+                "PINGJIA_MAX_CHARS on the server",
             )
 
 

@@ -129,6 +129,7 @@ def test_classify_too_long_comment_is_422_with_the_limit(client):
 
     assert response.status_code == 422
     assert "51 characters; the limit is 50" in response.json()["detail"]
+    assert "send it in parts" in response.json()["detail"]
 
 
 def test_body_over_the_limit_is_413(client):
