@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,7 +10,7 @@ from model.cli import checked_precision
 from model.encoder import default_model_dir
 from model.predict import load_model, set_threads
 from serving.classify import classify_file
-from serving.records import format_of, write_records
+from serving.records import format_of, write_errors, write_records
 
 PRECISION_HELP = (
     "The encoder's arithmetic: auto (the default: bf16 where the CPU has AVX-512 "
@@ -74,16 +73,7 @@ def classify_command(
         for error in result.errors[:20]:
             typer.echo(f"row {error.row}: {error.reason}", err=True)
         if output != "-":
-            # OUTPUT.errors.jsonl, as relabel names it: out.csv and out.jsonl
-            # keep errors files of their own
-            errors_path = Path(output).with_name(Path(output).name + ".errors.jsonl")
-            errors_path.write_text(
-                "".join(
-                    json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"
-                    for e in result.errors
-                ),
-                "utf-8",
-            )
+            errors_path = write_errors(output, result.errors)
             typer.echo(
                 f"{len(result.errors)} bad rows skipped, listed in {errors_path}",
                 err=True,

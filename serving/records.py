@@ -201,6 +201,25 @@ def _read_parquet(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     yield from enumerate(frame.to_dict(orient="records"), start=1)
 
 
+def errors_path(output: str | Path) -> Path:
+    """Where the bad rows of a job writing ``output`` go: OUTPUT.errors.jsonl,
+    so that out.csv and out.jsonl keep errors files of their own."""
+    return Path(output).with_name(Path(output).name + ".errors.jsonl")
+
+
+def write_errors(output: str | Path, errors: list[RowError]) -> Path:
+    """The bad rows, one JSON line each, beside ``output``; returns the path."""
+    path = errors_path(output)
+    path.write_text(
+        "".join(
+            json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"
+            for e in errors
+        ),
+        "utf-8",
+    )
+    return path
+
+
 def write_records(path: str, records: list[dict[str, Any]]) -> None:
     kind = format_of(path)
     if kind == "jsonl":

@@ -31,7 +31,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from serving.records import RowError, check_text
+from serving.records import RowError, check_text, errors_path
 from serving.sources import Row, count_rows, input_files, read_rows
 
 logger = logging.getLogger(__name__)
@@ -469,7 +469,7 @@ def assemble(options: RelabelOptions, state: JobState) -> ChunkStats:
     output = Path(options.output)
     write_output(output, [state.part(i) for i in parts])
     _concat(
-        output.with_name(output.name + ".errors.jsonl"),
+        errors_path(output),
         [state.part(i, "errors") for i in parts],
     )
     summary = output.with_name(output.name + ".summary.json")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from model.cli import checked_precision
 from training.corpus import SOURCES, SPLITS, load_corpus
 from training.weak import weak_label
 
@@ -240,8 +241,6 @@ def evaluate_command(
     model = model or default_model_dir()
     baseline = baseline or model.parent / "baseline"
     folders = {"model": model}
-    from model.cli import checked_precision
-
     variants = {f"model-{p}": checked_precision(p) for p in precision if p != "fp32"}
     folders |= dict.fromkeys(variants, model)
     folders["baseline"] = baseline

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,13 @@ from typing import Any
 import typer
 from tqdm.auto import tqdm
 
-from serving.records import RowError, check_text, format_of, read_records
+from serving.records import (
+    RowError,
+    check_text,
+    format_of,
+    read_records,
+    write_errors,
+)
 from serving.store.keys import hash_key, new_key
 from serving.store.schema import carries_labels
 from serving.store.store import (
@@ -140,14 +145,7 @@ def _report_errors(errors: list[RowError], file: str) -> None:
     if file == "-":
         return
 
-    path = Path(file).with_name(Path(file).name + ".errors.jsonl")
-    path.write_text(
-        "".join(
-            json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"
-            for e in errors
-        ),
-        "utf-8",
-    )
+    path = write_errors(file, errors)
     typer.echo(f"{len(errors)} bad rows skipped, listed in {path}", err=True)
 
 
