@@ -212,7 +212,9 @@ def write_errors(output: str | Path, errors: list[RowError]) -> Path:
     path = errors_path(output)
     path.write_text(
         "".join(
-            json.dumps(e.to_dict(), ensure_ascii=False, default=str) + "\n"
+            # _printable: a lone surrogate may sit in any field of the record,
+            # whichever check turned the row down
+            json.dumps(_printable(e.to_dict()), ensure_ascii=False, default=str) + "\n"
             for e in errors
         ),
         "utf-8",

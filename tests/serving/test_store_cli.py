@@ -62,6 +62,26 @@ def test_ingest_no_label_keeps_good_rows_and_lists_bad_ones(tmp_path, db):
         assert store.count() == {"comments": 2, "labelled": 0, "labelings": 0}
 
 
+def test_ingest_lists_a_lone_surrogate_row_in_the_errors_file(tmp_path, db):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps(ROWS[0], ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "s1", "text": "客服\ud800不回"})
+        + "\n",
+        "utf-8",
+    )
+
+    result = ingest(str(source), "--db", db, "--no-label")
+
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "in.jsonl.errors.jsonl").read_text("utf-8").splitlines()
+    (error,) = [json.loads(line) for line in lines]
+    assert error["row"] == 2
+    with FeedbackStore(db) as store:
+        assert store.count()["comments"] == 1
+
+
 def test_ingest_with_the_model_labels_and_is_idempotent(tmp_path, db, tiny_model):
     source = write_jsonl(tmp_path / "in.jsonl", ROWS[:2])
     model = str(tiny_model[0])
