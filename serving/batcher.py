@@ -2,7 +2,7 @@
 
 Each request puts its texts on a queue and awaits a future. One worker takes
 what is queued, waits up to ``wait_ms`` for more (up to ``max_batch`` texts),
-runs the model once in a worker thread, and resolves every future. Many
+runs the model once in the model's thread, and resolves every future. Many
 single-comment clients so get batch throughput. A client alone is not held:
 the worker waits for company only while requests come together (the last
 model call served several, or more are queued already).
@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,17 @@ class _Job:
 
 
 class MicroBatcher:
-    def __init__(self, predict: Predict, max_batch: int = 64, wait_ms: float = 4.0):
+    def __init__(
+        self,
+        predict: Predict,
+        max_batch: int = 64,
+        wait_ms: float = 4.0,
+        executor: Executor | None = None,
+    ):
+        """``executor`` runs the model calls (default: asyncio's thread pool);
+        the service passes its one model thread (see serving.app)."""
         self.predict = predict
+        self.executor = executor
         self.max_batch = max_batch
         self.wait = wait_ms / 1000
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
@@ -78,7 +88,7 @@ class MicroBatcher:
             self.company = len(jobs) > 1
             texts = [t for job in jobs for t in job.texts]
             try:
-                results = await asyncio.to_thread(self.predict, texts)
+                results = await self._call(texts)
             except Exception:  # one bad batch must not stop the worker
                 logger.exception("model call failed for %d texts", len(texts))
                 await self._one_by_one(jobs)
@@ -90,12 +100,16 @@ class MicroBatcher:
                     job.future.set_result(results[start : start + len(job.texts)])
                 start += len(job.texts)
 
+    async def _call(self, texts: list[str]) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.predict, texts)
+
     async def _one_by_one(self, jobs: list[_Job]) -> None:
         """After a failed batch, each request alone: only the faulty one fails."""
         for job in jobs:
             if job.future.done():
                 continue
             try:
-                job.future.set_result(await asyncio.to_thread(self.predict, job.texts))
+                job.future.set_result(await self._call(job.texts))
             except Exception as error:
                 job.future.set_exception(error)

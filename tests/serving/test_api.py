@@ -164,6 +164,7 @@ def test_labels_model_health_ready_and_metrics(client):
     assert labels["categories"][0]["zh"] == "服务态度"
     assert model["label_set_version"] == "1" and "thresholds" in model
     assert model["pooling"] == "category_attention"
+    assert model["encoder_layers"] == 2  # the tiny encoder's depth
     assert model["precision"] == resolve_precision("auto")  # the settings' default
     assert set(model["lexical_blend"]) == {"presence", "sentiment"}
     assert client.get("/healthz").json() == {"status": "alive"}
@@ -197,3 +198,35 @@ def test_concurrent_requests_share_model_calls(tiny_model):
     batches = asyncio.run(run())
 
     assert batches < 16  # 16 single-comment requests, fewer model calls
+
+
+def test_the_model_loads_and_predicts_in_one_thread_of_its_own(tiny_model, monkeypatch):
+    """Torch keeps an OpenMP thread team per calling thread; two teams on two
+    cores slowed the model by a fifth (serving.app), so every torch call of
+    the service, the load included, must come from one thread."""
+    import threading
+
+    import serving.app as app_module
+
+    threads: list[tuple[str, int]] = []
+    load, predict = app_module.load_model, app_module.predict
+
+    def recording_load(*args, **kwargs):
+        threads.append(("load", threading.get_ident()))
+        return load(*args, **kwargs)
+
+    def recording_predict(*args, **kwargs):
+        threads.append(("predict", threading.get_ident()))
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "load_model", recording_load)
+    monkeypatch.setattr(app_module, "predict", recording_predict)
+    settings = ServingSettings(model_path=tiny_model[0])
+    with TestClient(create_app(settings)) as client:
+        for text in ("送得太慢了", "很好吃", "客服态度差"):
+            body = {"comments": [{"text": text}]}
+            assert client.post("/v1/classify", json=body).status_code == 200
+
+    assert [kind for kind, _ in threads] == ["load"] + ["predict"] * 3
+    assert len({ident for _, ident in threads}) == 1
+    assert threads[0][1] != threading.get_ident()  # not the caller's thread
