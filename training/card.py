@@ -10,6 +10,11 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
+def _depth(config: dict) -> str:
+    layers = config.get("encoder_layers", 0)
+    return f", its lowest {layers} layers only" if layers else ""
+
+
 def _pooling(pooling: str) -> str:
     if pooling == "category_attention":
         return (
@@ -50,7 +55,7 @@ def render_card(
         "category's threshold (`calibration.json`, chosen on the dev split).",
         "",
         "## What made it",
-        f"- base encoder: `{provenance['base_encoder']}`",
+        f"- base encoder: `{provenance['base_encoder']}`{_depth(config)}",
         f"- label set: v{provenance['label_set_version']}",
         f"- trained on {provenance['train_ids_count']} comment ids, sha256 "
         f"`{provenance['train_ids_sha256'][:16]}…` (hand labels plus star-rating "

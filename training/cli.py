@@ -148,6 +148,11 @@ def train_command(
     freeze_layers: int = typer.Option(
         None, help="Lowest encoder layers kept frozen (default 6)."
     ),
+    encoder_layers: int = typer.Option(
+        None,
+        help="Keep only the lowest N layers of the base encoder (default 0: all); "
+        "fewer layers predict proportionally faster.",
+    ),
     pooling: str = typer.Option(
         None,
         help="How the category heads read a comment: category_attention "
@@ -189,6 +194,7 @@ def train_command(
         "time_budget_minutes": time_budget,
         "weak_per_source": weak_per_source,
         "freeze_layers": freeze_layers,
+        "encoder_layers": encoder_layers,
         "pooling": pooling,
         "lexical": lexical,
         "precision": precision,

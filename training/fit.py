@@ -50,12 +50,33 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def encoder_layers(encoder: nn.Module) -> nn.ModuleList:
+    return getattr(getattr(encoder, "encoder", None), "layer", nn.ModuleList())
+
+
+def keep_lowest_layers(encoder: nn.Module, count: int) -> None:
+    """Drop the encoder's layers above the lowest ``count`` (0 keeps them all).
+
+    The saved encoder config records the new depth, so the model loads with it.
+    """
+    layers = encoder_layers(encoder)
+    if count == 0 or count == len(layers):
+        return
+    if count > len(layers):
+        raise ValueError(
+            f"expected encoder_layers from 0 to {len(layers)} (the encoder's "
+            f"layers), got {count}"
+        )
+    encoder.encoder.layer = layers[:count]
+    encoder.config.num_hidden_layers = count
+
+
 def freeze(model: FeedbackClassifier, config: TrainConfig) -> None:
     encoder = model.encoder
     if config.freeze_embeddings:
         for parameter in encoder.embeddings.parameters():
             parameter.requires_grad = False
-    layers = getattr(getattr(encoder, "encoder", None), "layer", [])
+    layers = encoder_layers(encoder)
     if config.freeze_layers > len(layers):
         raise ValueError(
             f"expected freeze_layers from 0 to {len(layers)} (the encoder's "
@@ -257,6 +278,7 @@ def train(config: TrainConfig) -> Path:
     model = FeedbackClassifier(
         _classifier_config(config, label_set, encoder_path), load_encoder(encoder_path)
     )
+    keep_lowest_layers(model.encoder, config.encoder_layers)
     freeze(model, config)  # refuses a bad --freeze-layers before the data loads
     model.encoder_autocast = config.precision == "bf16"
     corpus, splits, weak_pool = load_training_data(config, label_set)

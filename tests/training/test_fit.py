@@ -235,3 +235,30 @@ def test_a_model_trained_without_the_query_prefix_reads_without_it(
     assert model.config.query_prefix == "" and model.windows.prefix_ids == []
     assert batch.input_ids.shape[1] == len(ids) + 2  # <s> comment </s>
     assert len(load_model(config.output).windows.prefix_ids) > 0  # the default
+
+
+def test_a_model_trained_on_fewer_encoder_layers_loads_with_them(tiny_model, tmp_path):
+    from training.config import TrainConfig
+    from training.fit import train
+
+    _, config = tiny_model
+    settings = {**config.__dict__, "output": str(tmp_path / "shallow"), "epochs": 2}
+    folder = train(TrainConfig(**{**settings, "encoder_layers": 1}))
+
+    model = load_model(folder)
+    encoder_config = json.loads((folder / "encoder/config.json").read_text("utf-8"))
+    assert encoder_config["num_hidden_layers"] == 1
+    assert len(model.module.encoder.encoder.layer) == 1
+    assert len(load_model(config.output).module.encoder.encoder.layer) == 2
+    assert len(predict(model, ["送得太慢了", "很好吃"])) == 2
+    assert "its lowest 1 layers only" in (folder / "README.md").read_text("utf-8")
+
+
+def test_more_encoder_layers_than_the_encoder_has_are_refused(tiny_model, tmp_path):
+    from training.config import TrainConfig
+    from training.fit import train
+
+    _, config = tiny_model
+    settings = {**config.__dict__, "output": str(tmp_path / "deep")}
+    with pytest.raises(ValueError, match="encoder_layers from 0 to 2.*got 3"):
+        train(TrainConfig(**{**settings, "encoder_layers": 3}))
