@@ -193,6 +193,19 @@ def _predict_batch(state: ServiceState, texts: list[str]) -> list[dict[str, Any]
     return records
 
 
+async def _answer(request: Request, call_next, state: ServiceState):
+    """The route's response; an unexpected error becomes a logged 500 here, so
+    that it is counted like any answer and its traceback logged once (left to
+    Starlette, it passes this middleware as an exception and is logged twice)."""
+    try:
+        return await call_next(request)
+    except Exception:
+        logger.exception("unexpected error on %s", request.url.path)
+        return _error(
+            500, "internal error; the server logged the cause", state, "internal"
+        )
+
+
 def _add_middleware(app: FastAPI, state: ServiceState) -> None:
     @app.middleware("http")
     async def limit_and_measure(request: Request, call_next):
@@ -217,7 +230,7 @@ def _add_middleware(app: FastAPI, state: ServiceState) -> None:
                 "body_too_large",
             )
         else:
-            response = await call_next(request)
+            response = await _answer(request, call_next, state)
         state.metrics.requests.labels(path, str(response.status_code)).inc()
         state.metrics.latency.labels(path).observe(time.perf_counter() - started)
         return response
@@ -361,8 +374,11 @@ def _add_classify_routes(app: FastAPI, state: ServiceState) -> None:
 
         records = await state.batcher.submit([c.text for c in body.comments])
         state.metrics.comments.inc(len(records))
+        # A client field named like an output (undecided, sentiment, ...) is
+        # replaced by the service's own, which always carries every output key.
         results = [
-            {**c.model_dump(), **r} for c, r in zip(body.comments, records, strict=True)
+            {**c.model_dump(), "undecided": [], **r}
+            for c, r in zip(body.comments, records, strict=True)
         ]
         migrated = state.model.config.label_set_version
         return {

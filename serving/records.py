@@ -8,6 +8,7 @@ number and the reason, and the rest goes on.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from labels.ids import normalize_text
+
+# C0 and C1 control characters: a text of these alone says nothing to classify
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 FORMATS = {
     ".jsonl": "jsonl",
@@ -59,16 +63,16 @@ def format_of(path: str) -> str:
 def text_problem(text: Any, field: str = "text") -> str | None:
     """Why ``text`` cannot be classified, or None.
 
-    Blank means blank once invisible marks (zero-width spaces, BOMs) and NUL
-    are gone, as ids see it; a lone surrogate (``\\ud800`` in JSON) is not
-    text at all and would fail the tokenizer.
+    Blank means blank once invisible marks (zero-width spaces, BOMs) and
+    control characters (NUL, U+0001, ...) are gone; a lone surrogate
+    (``\\ud800`` in JSON) is not text at all and would fail the tokenizer.
     """
     if not isinstance(text, str):
         return f"expected {field!r} as a string, got {type(text).__name__}"
     broken = unencodable(text, field)
     if broken:
         return broken
-    if not normalize_text(text).replace("\x00", "").strip():
+    if not _CONTROL.sub("", normalize_text(text)).strip():
         return f"empty {field!r} (blank, or invisible marks only); nothing to classify"
     return None
 

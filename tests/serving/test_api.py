@@ -100,6 +100,7 @@ def test_classify_blank_text_is_422_naming_the_comment(client):
         ('{"text": "好吃", "shop": {"name": "\\udfff"}}', "'shop.name' holds"),
         ('{"text": "\\u200b\\u200b\\ufeff"}', "invisible marks only"),
         ('{"text": "\\u0000"}', "empty 'text'"),
+        ('{"text": "\\u0000\\u0001\\u0002"}', "empty 'text'"),
     ],
 )
 def test_classify_text_that_is_no_text_is_422_and_the_server_goes_on(
@@ -230,3 +231,39 @@ def test_the_model_loads_and_predicts_in_one_thread_of_its_own(tiny_model, monke
     assert [kind for kind, _ in threads] == ["load"] + ["predict"] * 3
     assert len({ident for _, ident in threads}) == 1
     assert threads[0][1] != threading.get_ident()  # not the caller's thread
+
+
+@pytest.mark.parametrize("value", [7, "x", None, [1], ["speed"], [{"label": "speed"}]])
+def test_a_client_field_named_undecided_is_replaced_by_the_service_s(client, value):
+    comments = [{"text": "好吃", "undecided": value, "shop": "a"}]
+
+    response = client.post("/v1/classify", json={"comments": comments})
+
+    assert response.status_code == 200, response.text
+    result = response.json()["results"][0]
+    assert result["undecided"] == [] and result["shop"] == "a"
+
+
+def test_an_unexpected_error_is_a_500_counted_and_logged_once(
+    tiny_model, monkeypatch, caplog
+):
+    import serving.app as app_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model broke")
+
+    settings = ServingSettings(model_path=tiny_model[0])
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        monkeypatch.setattr(app_module, "predict", broken)
+        response = client.post("/v1/classify", json={"comments": [{"text": "好"}]})
+        monkeypatch.undo()
+        metrics = client.get("/metrics").text
+        after = client.post("/v1/classify", json={"comments": [{"text": "好"}]})
+
+    assert response.status_code == 500
+    assert "Traceback" not in response.text and "model broke" not in response.text
+    assert 'pingjia_requests_total{path="/v1/classify",status="500"} 1.0' in metrics
+    assert 'pingjia_errors_total{kind="internal"} 1.0' in metrics
+    logged = [r for r in caplog.records if r.name == "serving.app" and r.exc_info]
+    assert len(logged) == 1  # the batcher's retry one by one logs apart
+    assert after.status_code == 200  # the server goes on

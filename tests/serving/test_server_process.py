@@ -163,3 +163,24 @@ def test_serve_refuses_bad_settings_with_the_field_named(tiny_model, option, say
     assert result.exit_code == 2
     assert says in result.output
     assert "Traceback" not in result.output
+
+
+def test_serve_on_a_busy_port_says_so_before_loading_the_model(tiny_model):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from pingjia.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["serve", "--model", str(tiny_model[0]), "--port", str(port)]
+        )
+
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "--port or PINGJIA_PORT" in result.output
+    assert "serving" not in result.output  # refused before the start-up line
