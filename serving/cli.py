@@ -10,7 +10,12 @@ from model.cli import checked_precision
 from model.encoder import default_model_dir
 from model.predict import load_model, set_threads
 from serving.classify import classify_file
-from serving.records import format_of, write_errors, write_records
+from serving.records import (
+    format_of,
+    text_column_problem,
+    write_errors,
+    write_records,
+)
 
 PRECISION_HELP = (
     "The encoder's arithmetic: auto (the default: bf16 where the CPU has AVX-512 "
@@ -63,6 +68,10 @@ def classify_command(
             "or write elsewhere",
             param_hint="--output",
         )
+
+    problem = text_column_problem(input)
+    if problem:
+        raise typer.BadParameter(problem, param_hint="INPUT")
 
     precision = checked_precision(precision)
     set_threads(threads or None)

@@ -152,6 +152,27 @@ def read_records(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         yield from _read_parquet(path)
 
 
+def text_column_problem(path: str) -> str | None:
+    """Why a CSV or Parquet file cannot be classified at all, or None.
+
+    Their rows share one header: without a ``text`` column every row would
+    fail alike, so the file is refused before any work, naming its columns.
+    """
+    if path == "-" or format_of(path) == "jsonl":
+        return None
+    for _, item in read_records(path):
+        if isinstance(item, RowError):
+            continue
+        if "text" in item:
+            return None
+        return (
+            f"expected a 'text' column in {path!r}, found "
+            f"{', '.join(map(repr, item)) or 'none'}; rename the column that "
+            "holds the comments to text"
+        )
+    return None
+
+
 def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     for number, raw in enumerate(_jsonl_lines(path), start=1):
         try:

@@ -232,3 +232,23 @@ def test_classify_parquet_bad_row_with_a_timestamp_is_a_row_error(tiny_model, tm
 
     assert [r["id"] for r in result.records] == ["a"]
     assert result.errors[0].row == 2 and result.errors[0].record["id"] == "b"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_table_without_a_text_column_is_refused_naming_its_columns(
+    tiny_model, tmp_path, suffix
+):
+    source = tmp_path / f"in{suffix}"
+    frame = pd.DataFrame({"id": ["1", "2"], "review": ["太贵了", "退款很顺利"]})
+    frame.to_csv(source, index=False) if suffix == ".csv" else frame.to_parquet(source)
+    output = tmp_path / "out.jsonl"
+
+    result = runner.invoke(
+        app, ["classify", str(source), "-o", str(output), "--model", str(tiny_model[0])]
+    )
+
+    assert result.exit_code == 2
+    assert "expected a 'text' column" in result.output
+    assert "'id', 'review'" in result.output
+    assert "rename the column" in result.output
+    assert not output.exists()
