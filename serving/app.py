@@ -306,8 +306,9 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
         detail = error.detail
         if error.status_code == 400 and detail == _UNREADABLE_BODY:
             detail = (
-                "the body could not be read as JSON; send it encoded as UTF-8, "
-                "with content-type: application/json"
+                "the body could not be read as JSON (bytes that are not UTF-8, "
+                "or values nested too deeply); send a JSON object encoded as "
+                "UTF-8, with content-type: application/json"
             )
         return _error(
             error.status_code,

@@ -71,6 +71,8 @@ def test_classify_invalid_body_is_422_naming_the_field_and_the_fix(
         ('{"comments": [', "application/json", 422, "not valid JSON"),
         ('{"comments": [{"text": "太慢"}]}'.encode("gbk"), "application/json", 400,
          "UTF-8"),
+        ('{"comments": [{"text": "好", "x": ' + "[" * 1500 + "]" * 1500 + "}]}",
+         "application/json", 400, "nested too deeply"),
     ],
 )  # fmt: skip
 def test_a_body_that_is_not_json_says_how_to_send_it(
