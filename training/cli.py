@@ -153,6 +153,11 @@ def train_command(
         help="Keep only the lowest N layers of the base encoder (default 0: all); "
         "fewer layers predict proportionally faster.",
     ),
+    train_window_tokens: int = typer.Option(
+        None,
+        help="Tokens of each comment that training reads, prefix and special "
+        "tokens included (default 96; prediction reads every token).",
+    ),
     pooling: str = typer.Option(
         None,
         help="How the category heads read a comment: category_attention "
@@ -195,6 +200,7 @@ def train_command(
         "weak_per_source": weak_per_source,
         "freeze_layers": freeze_layers,
         "encoder_layers": encoder_layers,
+        "train_window_tokens": train_window_tokens,
         "pooling": pooling,
         "lexical": lexical,
         "precision": precision,

@@ -98,6 +98,11 @@ class TrainConfig:
                 f"expected freeze_layers and weak_per_source >= 0, got "
                 f"{self.freeze_layers!r} and {self.weak_per_source!r}"
             )
+        if not 8 <= self.train_window_tokens <= 512:
+            raise ValueError(
+                f"expected train_window_tokens from 8 to 512 (the encoder's "
+                f"positions), got {self.train_window_tokens!r}"
+            )
         if self.encoder_layers < 0:
             raise ValueError(
                 f"expected encoder_layers >= 0 (0: all the encoder's layers), got "

@@ -14,6 +14,9 @@ from training.config import TrainConfig
         ({"pooling": "max"}, "one of mean, category_attention"),
         ({"precision": "int8"}, r"got 'int8' \(int8 is for serving, not training\)"),
         ({"precision": "fp16"}, r"one of auto, fp32, bf16, got 'fp16'$"),
+        ({"train_window_tokens": 4}, r"train_window_tokens from 8 to 512 .*got 4$"),
+        ({"train_window_tokens": 600}, r"train_window_tokens from 8 to 512 .*got 600$"),
+        ({"encoder_layers": -1}, r"encoder_layers >= 0 \(0: all"),
     ],
 )
 def test_bad_train_options_are_refused_before_any_work(fields, message):
