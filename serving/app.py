@@ -8,6 +8,7 @@ trace: unexpected errors are logged here and answered with a short 500.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -153,7 +154,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        state.model_thread.submit(_load, state, model).result()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(state.model_thread, _load, state, model)
         state.batcher = MicroBatcher(
             lambda texts: _predict_batch(state, texts),
             max_batch=state.settings.batch_size,
@@ -200,10 +202,13 @@ async def _answer(request: Request, call_next, state: ServiceState):
     try:
         return await call_next(request)
     except Exception:
-        logger.exception("unexpected error on %s", request.url.path)
-        return _error(
-            500, "internal error; the server logged the cause", state, "internal"
-        )
+        return _internal_error(request, state)
+
+
+def _internal_error(request: Request, state: ServiceState) -> JSONResponse:
+    """Log the exception being handled; answer a 500 that leaks nothing."""
+    logger.exception("unexpected error on %s", request.url.path)
+    return _error(500, "internal error; the server logged the cause", state, "internal")
 
 
 def _add_middleware(app: FastAPI, state: ServiceState) -> None:
@@ -320,10 +325,8 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception):
-        logger.exception("unexpected error on %s", request.url.path)
-        return _error(
-            500, "internal error; the server logged the cause", state, "internal"
-        )
+        # what the middleware cannot catch: an error in the middleware itself
+        return _internal_error(request, state)
 
 
 def _check_limits(
