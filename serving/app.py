@@ -33,7 +33,7 @@ from model.predict import Model, load_model, predict, set_threads
 from serving.batcher import MicroBatcher
 from serving.label_versions import map_record, plan_label_sets
 from serving.metrics import ServiceMetrics
-from serving.records import text_problem, unencodable
+from serving.records import text_problem, too_deep, unencodable
 from serving.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -353,6 +353,16 @@ def _check_limits(
                 f"comments[{index}]: {problem}; send the comment's text as it was "
                 "written",
             )
+        deep = next(
+            (
+                found
+                for key, value in comment.model_dump().items()
+                if (found := too_deep(value, key))
+            ),
+            None,
+        )
+        if deep:
+            raise HTTPException(422, f"comments[{index}]: {deep}")
         if len(comment.text) > settings.max_chars:
             raise HTTPException(
                 422,

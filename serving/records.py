@@ -77,6 +77,29 @@ def text_problem(text: Any, field: str = "text") -> str | None:
     return None
 
 
+# Levels of lists and objects an echoed field may hold. Deeper values failed
+# the response's serialisation (a 500 past 255 levels) after the model ran.
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any, field: str, limit: int = MAX_DEPTH) -> str | None:
+    """Why ``value`` nests too deeply to be echoed back, or None."""
+    level = [value]
+    for _ in range(limit + 1):
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return None
+        level = [
+            inner
+            for item in containers
+            for inner in (item.values() if isinstance(item, dict) else item)
+        ]
+    return (
+        f"{field!r} nests lists or objects more than {limit} levels deep; send it "
+        f"with at most {limit} levels"
+    )
+
+
 def unencodable(value: Any, field: str) -> str | None:
     """Where a value (or a string inside it) holds a lone surrogate, or None."""
     if isinstance(value, str):

@@ -269,3 +269,29 @@ def test_an_unexpected_error_is_a_500_counted_and_logged_once(
     logged = [r for r in caplog.records if r.name == "serving.app" and r.exc_info]
     assert len(logged) == 1  # the batcher's retry one by one logs apart
     assert after.status_code == 200  # the server goes on
+
+
+@pytest.mark.parametrize("depth", [33, 300])
+def test_an_echoed_field_nested_too_deeply_is_422_before_the_model_runs(client, depth):
+    comment = '{"text": "好吃", "extra": ' + "[" * depth + "]" * depth + "}"
+    body = '{"comments": [{"text": "好"}, ' + comment + "]}"
+
+    response = client.post(
+        "/v1/classify", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith("comments[1]: 'extra' nests") and "32 levels" in detail
+
+
+def test_an_echoed_field_32_levels_deep_comes_back(client):
+    extra = [[[[1]]]]
+    for _ in range(28):
+        extra = [extra]
+    comments = [{"text": "好吃", "extra": extra}]
+
+    response = client.post("/v1/classify", json={"comments": comments})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["extra"] == extra
