@@ -186,14 +186,16 @@ def text_column_problem(path: str) -> str | None:
     for _, item in read_records(path):
         if isinstance(item, RowError):
             continue
-        if "text" in item:
-            return None
-        return (
-            f"expected a 'text' column in {path!r}, found "
-            f"{', '.join(map(repr, item)) or 'none'}; rename the column that "
-            "holds the comments to text"
-        )
+        return None if "text" in item else no_text_column(path, list(item))
     return None
+
+
+def no_text_column(path: str, columns: list[str]) -> str:
+    return (
+        f"expected a 'text' column in {path!r}, found "
+        f"{', '.join(map(repr, columns)) or 'none'}; rename the column that "
+        "holds the comments to text"
+    )
 
 
 def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:

@@ -31,7 +31,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from serving.records import RowError, check_text, errors_path
+from serving.records import (
+    FORMATS,
+    RowError,
+    check_text,
+    errors_path,
+    no_text_column,
+)
 from serving.sources import Row, count_rows, input_files, read_rows
 
 logger = logging.getLogger(__name__)
@@ -436,6 +442,10 @@ def relabel(
         )
     else:
         labeller, version = migration_labeller(options.migrate_to)
+    if options.model:
+        problem = text_column_problem(options)
+        if problem:
+            raise ValueError(problem)
 
     state = JobState(options, fingerprint(options, version))
     if restart:
@@ -457,6 +467,24 @@ def relabel(
         run_local(options, state, labeller, bool(options.model), bar)
     bar.close()
     return assemble(options, state)
+
+
+def text_column_problem(options: RelabelOptions) -> str | None:
+    """Why the model cannot label a CSV or Parquet input at all, or None.
+
+    Every row of such a file shares its header: without a ``text`` column each
+    would fail alike, so the job is refused before it starts. JSON lines rows
+    carry their own fields and are checked one by one.
+    """
+    for path in input_files(options.input):
+        if FORMATS[path.suffix.lower()] == "jsonl":
+            continue
+        for row in read_rows(path, options.encoding):
+            if row.record is not None:
+                if "text" not in row.record:
+                    return no_text_column(str(path), list(row.record))
+                break
+    return None
 
 
 def assemble(options: RelabelOptions, state: JobState) -> ChunkStats:

@@ -357,6 +357,24 @@ def test_relabel_ray_engine_gives_the_local_output(tiny_model, tmp_path):
     ).read_bytes()
 
 
+def test_relabel_refuses_a_csv_shard_without_text_before_any_state(
+    tiny_model, tmp_path
+):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    _write_jsonl(shards / "a.jsonl", 3)
+    (shards / "b.csv").write_bytes("id,comment\n1,送得太慢了\n".encode("gbk"))
+    output = tmp_path / "out.jsonl"
+
+    with pytest.raises(ValueError, match=r"expected a 'text' column .*'comment'"):
+        relabel(
+            RelabelOptions(str(shards), str(output), model=str(tiny_model[0])),
+            progress=False,
+        )
+    assert not output.exists()
+    assert not (tmp_path / "out.jsonl.relabel-state").exists()
+
+
 def test_relabel_refuses_an_unknown_encoding_before_any_state(tmp_path):
     source = _write_jsonl(tmp_path / "in.jsonl", 3)
 
