@@ -145,6 +145,11 @@ def train_command(
     weak_per_source: int = typer.Option(
         None, help="Weak examples per source and epoch (default 1000)."
     ),
+    weak_weight: float = typer.Option(
+        None,
+        help="Loss weight of a weak (star or Zhijiang) label against a hand "
+        "label's 1 (default 0.5).",
+    ),
     freeze_layers: int = typer.Option(
         None, help="Lowest encoder layers kept frozen (default 6)."
     ),
@@ -198,6 +203,7 @@ def train_command(
         "epochs": epochs,
         "time_budget_minutes": time_budget,
         "weak_per_source": weak_per_source,
+        "weak_weight": weak_weight,
         "freeze_layers": freeze_layers,
         "encoder_layers": encoder_layers,
         "train_window_tokens": train_window_tokens,

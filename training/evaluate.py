@@ -125,6 +125,28 @@ def source_sentiment_metrics(
     return out
 
 
+def star_agreement(hand: list[Example], star: list[Example]) -> dict[str, Any]:
+    """Per source, how often a comment's hand-labelled overall sentiment equals
+    its star-rating label, over the comments that have both.
+
+    The ceiling the guideline puts on star-label accuracy: a model that read
+    every comment as the annotators did would score this, not 1.0. A hand
+    label of neutral counts as a disagreement (stars are positive or negative).
+    """
+    stars = {e.id: e.sentiment for e in star if e.sentiment != IGNORE}
+    out = {}
+    for source in SOURCE_LABELLED:
+        pairs = [
+            (e.sentiment, stars[e.id])
+            for e in hand
+            if e.source == source and e.id in stars and e.sentiment != IGNORE
+        ]
+        if pairs:
+            agree = sum(h == s for h, s in pairs)
+            out[source] = {"examples": len(pairs), "agreement": agree / len(pairs)}
+    return out
+
+
 def write_report(results: dict[str, dict], path: Path) -> None:
     path.write_text(json.dumps(results, indent=2, ensure_ascii=False), "utf-8")
 

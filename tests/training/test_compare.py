@@ -136,6 +136,8 @@ def test_train_on_refined_annotations_then_compare(tiny_model, tiny_data, tmp_pa
             "2",
             "--weak-per-source",
             "8",
+            "--weak-weight",
+            "0.8",
             "--freeze-layers",
             "0",
             "--no-baseline",
@@ -145,6 +147,7 @@ def test_train_on_refined_annotations_then_compare(tiny_model, tiny_data, tmp_pa
     assert result.exit_code == 0, result.output
     provenance = json.loads((retrained / "provenance.json").read_text("utf-8"))
     assert provenance["train_config"]["annotations"] == str(refined)
+    assert provenance["train_config"]["weak_weight"] == 0.8
 
     result = runner.invoke(
         app,
