@@ -83,10 +83,12 @@ def render_card(
     lines += [
         "",
         f"## Test figures ({hand['examples']} hand-labelled test comments)",
-        f"- category presence micro-F1: {_pct(hand['presence_micro_f1'])}",
+        f"- category presence micro-F1: {_pct(hand['presence_micro_f1'])}"
+        + _spread(hand, "presence_micro_f1"),
         f"- polarity accuracy on found categories: {_pct(hand['polarity_accuracy'])}",
-        f"- overall sentiment accuracy: {_pct(hand['sentiment_accuracy'])}, "
-        f"macro-F1 {_pct(hand['sentiment_macro_f1'])}",
+        f"- overall sentiment accuracy: {_pct(hand['sentiment_accuracy'])}"
+        + _spread(hand, "sentiment_accuracy")
+        + f", macro-F1 {_pct(hand['sentiment_macro_f1'])}",
         f"- expected calibration error: sentiment {hand['ece_sentiment']:.3f}, "
         f"presence {hand['ece_presence']:.3f}",
     ]
@@ -98,8 +100,9 @@ def render_card(
         )
     for source, row in metrics.get("source_sentiment", {}).items():
         lines.append(
-            f"- {source} star-rating sentiment accuracy: {_pct(row['accuracy'])} "
-            f"({row['examples']} test comments)"
+            f"- {source} star-rating sentiment accuracy: {_pct(row['accuracy'])}"
+            + _spread({"intervals": {"accuracy": row.get("interval")}}, "accuracy")
+            + f" ({row['examples']} test comments)"
         )
     lines += [
         "",
@@ -119,6 +122,14 @@ def render_card(
         "```",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _spread(figures: dict, key: str) -> str:
+    """' (95% interval a-b)', or nothing for metrics written before intervals."""
+    bounds = (figures.get("intervals") or {}).get(key)
+    if not bounds:
+        return ""
+    return f" (95% interval {_pct(bounds[0])}-{_pct(bounds[1])})"
 
 
 def write_card(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import bootstrap
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from model.predict import Model, Scores
@@ -20,6 +21,31 @@ from training.calibrate import expected_calibration_error
 from training.data import IGNORE, Example
 
 SOURCE_LABELLED = ("waimai", "hotel", "shopping")
+RESAMPLES = 1000
+INTERVAL = "  95% interval (bootstrap)"
+
+
+def interval(statistic, rows: int) -> list[float]:
+    """95% percentile-bootstrap interval of ``statistic(indices)`` over the
+    comments: how far a figure could move on another test sample of this size.
+    Seeded, so a report is the same on every run."""
+    result = bootstrap(
+        (np.arange(rows),),
+        lambda i: statistic(i.astype(int)),
+        n_resamples=RESAMPLES,
+        vectorized=False,
+        method="percentile",
+        rng=np.random.default_rng(0),
+    )
+    low, high = result.confidence_interval
+    return [float(low), float(high)]
+
+
+def micro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """Micro-F1 of boolean (comments, categories) arrays."""
+    hits = 2 * (truth & predicted).sum()
+    total = truth.sum() + predicted.sum()
+    return float(hits / total) if total else 0.0
 
 
 def decided_presence(model: Model, scores: Scores) -> np.ndarray:
@@ -55,6 +81,7 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
     polarity_hit = scores.polarity.argmax(-1) == polarity_truth
     sentiment_truth = np.array([e.sentiment for e in examples])
     sentiment_pred = scores.sentiment.argmax(-1)
+    sentiment_hit = sentiment_pred == sentiment_truth
 
     return {
         "examples": len(examples),
@@ -77,6 +104,14 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
             (predicted == truth)[observed],
         ),
         "review_rate": None,
+        "intervals": {
+            "presence_micro_f1": interval(
+                lambda i: micro_f1(truth[i], predicted[i]), len(examples)
+            ),
+            "sentiment_accuracy": interval(
+                lambda i: float(sentiment_hit[i].mean()), len(examples)
+            ),
+        },
     }
 
 
@@ -118,9 +153,11 @@ def source_sentiment_metrics(
         scores = model.scores([e.text for e in items])
         says_positive = scores.sentiment[:, positive] >= scores.sentiment[:, negative]
         truth = np.array([e.sentiment == positive for e in items])
+        hit = says_positive == truth
         out[source] = {
             "examples": len(items),
-            "accuracy": float((says_positive == truth).mean()),
+            "accuracy": float(hit.mean()),
+            "interval": interval(lambda i, h=hit: float(h[i].mean()), len(items)),
         }
     return out
 
@@ -168,8 +205,20 @@ def format_report(results: dict[str, dict]) -> str:
             )
         lines.append(f"{label:<38}" + "".join(cells))
 
+    def spread(label: str, getter) -> None:
+        """A row of 95% intervals, low-high; '-' for a report without them."""
+        cells = []
+        for name in names:
+            try:
+                low, high = getter(results[name])
+                cells.append(f"{f'{low:.3f}-{high:.3f}':>14}")
+            except (KeyError, TypeError, ValueError):
+                cells.append(f"{'-':>14}")
+        lines.append(f"{label:<38}" + "".join(cells))
+
     first = results[names[0]]
     row("presence micro-F1", lambda r: r["hand"]["presence_micro_f1"])
+    spread(INTERVAL, lambda r: r["hand"]["intervals"]["presence_micro_f1"])
     row("presence macro-F1", lambda r: r["hand"]["presence_macro_f1"])
     for key in first["hand"]["per_category"]:
         for part in ("precision", "recall", "f1"):
@@ -181,6 +230,7 @@ def format_report(results: dict[str, dict]) -> str:
         "polarity accuracy (found categories)", lambda r: r["hand"]["polarity_accuracy"]
     )
     row("sentiment accuracy (hand)", lambda r: r["hand"]["sentiment_accuracy"])
+    spread(INTERVAL, lambda r: r["hand"]["intervals"]["sentiment_accuracy"])
     row("sentiment macro-F1 (hand)", lambda r: r["hand"]["sentiment_macro_f1"])
     for source in first["hand"]["per_source"]:
         row(
@@ -195,6 +245,10 @@ def format_report(results: dict[str, dict]) -> str:
         row(
             f"  {source} sentiment acc. (star labels)",
             lambda r, s=source: r["source_sentiment"][s]["accuracy"],
+        )
+        spread(
+            f"  {INTERVAL}",
+            lambda r, s=source: r["source_sentiment"][s]["interval"],
         )
     row("ECE sentiment", lambda r: r["hand"]["ece_sentiment"])
     row("ECE presence", lambda r: r["hand"]["ece_presence"])

@@ -1,5 +1,9 @@
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
 from training.data import IGNORE, Example
-from training.evaluate import star_agreement
+from training.evaluate import format_report, interval, micro_f1, star_agreement
 
 
 def _example(id: str, source: str, sentiment: int, hand: bool) -> Example:
@@ -31,3 +35,42 @@ def test_star_agreement_counts_neutral_as_disagreement_and_skips_unrated():
         "waimai": {"examples": 1, "agreement": 1.0},
         "hotel": {"examples": 3, "agreement": 1 / 3},
     }
+
+
+def test_micro_f1_matches_scikit_learn():
+    rng = np.random.default_rng(3)
+    truth = rng.random((200, 7)) < 0.2
+    predicted = rng.random((200, 7)) < 0.25
+
+    assert micro_f1(truth, predicted) == pytest.approx(
+        f1_score(truth, predicted, average="micro")
+    )
+
+
+def test_interval_brackets_the_figure_and_narrows_with_more_comments():
+    def width(rows: int) -> float:
+        hit = np.arange(rows) % 5 != 0  # 80% right
+        low, high = interval(lambda i: float(hit[i].mean()), rows)
+        assert low < 0.8 < high
+        assert interval(lambda i: float(hit[i].mean()), rows) == [low, high]
+        return high - low
+
+    assert width(5000) < width(500) / 2
+
+
+def test_report_prints_intervals_and_a_dash_for_a_report_without_them():
+    figures = {"presence_micro_f1": 0.84, "presence_macro_f1": 0.7}
+    figures |= {"sentiment_accuracy": 0.9, "sentiment_macro_f1": 0.8}
+    figures |= {"per_category": {}, "per_source": {}, "polarity_accuracy": 0.9}
+    figures |= {"ece_sentiment": 0.04, "ece_presence": 0.02}
+    new = {"presence_micro_f1": [0.81, 0.87], "sentiment_accuracy": [0.88, 0.93]}
+    results = {
+        "model": {"hand": {**figures, "intervals": new}},
+        "older": {"hand": figures},
+    }
+
+    report = format_report(results).splitlines()
+
+    spread = [line for line in report if "95% interval" in line]
+    assert spread[0].split()[-2:] == ["0.810-0.870", "-"]
+    assert spread[1].split()[-2:] == ["0.880-0.930", "-"]
