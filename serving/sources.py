@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +113,63 @@ def _jsonl_rows(path: Path, encoding: str) -> Iterator[Row]:
         yield Row(name, number, record=record)
 
 
+class _Lines:
+    """Physical lines for csv.reader, kept until the record that reads them ends.
+
+    A quote that is never closed makes csv.reader take every later line as
+    part of one cell. Keeping the lines of the record being read lets that
+    record be reported and the lines after its first be read again as rows.
+    """
+
+    def __init__(self, source: Iterator[str]) -> None:
+        self.source = source
+        self.replay: deque[str] = deque()
+        self.taken: list[str] = []
+        self.ran_out = False  # the file ended inside the record being read
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.replay:
+            line = self.replay.popleft()
+        else:
+            try:
+                line = next(self.source)
+            except StopIteration:
+                self.ran_out = True
+                raise
+        self.taken.append(line)
+        return line
+
+    def start_record(self) -> None:
+        self.taken, self.ran_out = [], False
+
+    def read_again_after_first(self) -> None:
+        self.replay.extendleft(reversed(self.taken[1:]))
+        self.start_record()
+
+
+def _broken_record(lines: _Lines, error: csv.Error | None) -> str:
+    close = 'close the quote (a quote inside a quoted cell is written "")'
+    if lines.ran_out:
+        problem = "a quote opened in this row is never closed"
+        if len(lines.taken) > 1:
+            problem += f", so the {len(lines.taken)} lines from here to the end of "
+            problem += "the file read as one cell"
+    elif "field larger than field limit" in str(error):
+        problem = f"a cell runs past {csv.field_size_limit():,} characters ({error}), "
+        problem += "most often a quote that is never closed"
+    elif "expected after" in str(error):
+        problem = f"text after the closing quote of a cell ({error}), or a quote "
+        problem += "that is never closed"
+    else:
+        problem = f"unreadable CSV ({error})"
+        close = "put a cell holding a comma, quote or line break in double quotes"
+    skipped = "this row was skipped and the lines after it read as rows"
+    return f"{problem}; {skipped}; {close}"
+
+
 def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
     name = str(path)
     bad: list[Row] = []
@@ -123,17 +181,49 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
                 continue
             yield line
 
-    reader = csv.DictReader(good_lines())
-    for number, record in enumerate(reader, start=1):
+    lines = _Lines(good_lines())
+    # strict: text after a closing quote is an error, not glued to the cell,
+    # so two unclosed quotes do not pair up across rows into one cell.
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None) or []
+    except csv.Error as error:
+        reason = f"unreadable CSV header ({error}); fix the quoting of the first line"
+        yield Row(name, 0, error=RowError(0, reason))
+        return
+    number = 0
+    while True:
+        lines.start_record()
+        error = None
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as caught:
+            cells, error = [], caught
         yield from bad
         bad.clear()
-        if None in record:  # more cells than the header names
-            extra = record.pop(None)
-            reason = f"{len(extra)} more cells than the header has columns"
-            yield Row(name, number, error=RowError(number, reason, record))
+        if not cells and error is None:
+            continue  # a blank line, as csv.DictReader skips it
+        number += 1
+        if error is not None or lines.ran_out:
+            reason = _broken_record(lines, error)
+            yield Row(name, number, error=RowError(number, reason))
+            lines.read_again_after_first()
+            reader = csv.reader(lines, strict=True)  # fresh parser state
             continue
-        yield Row(name, number, record=record)
+        yield _csv_row(name, number, header, cells)
     yield from bad
+
+
+def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row:
+    record: dict[str, Any] = dict(zip(header, cells, strict=False))
+    for column in header[len(cells) :]:
+        record[column] = None  # a short row, as csv.DictReader fills it
+    if len(cells) > len(header):
+        reason = f"{len(cells) - len(header)} more cells than the header has columns"
+        return Row(name, number, error=RowError(number, reason, record))
+    return Row(name, number, record=record)
 
 
 def _parquet_rows(path: Path) -> Iterator[Row]:

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+from serving.sources import read_rows
+
+
+def _rows(path: Path) -> list[tuple[int, dict | None, str]]:
+    return [
+        (row.number, row.record, row.error.reason if row.error else "")
+        for row in read_rows(path)
+    ]
+
+
+def test_csv_quoting_that_follows_the_standard_reads_as_written(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(
+        'id,text\n1,"送得\n太慢"\n\n2,"他说""好吃"""\n3,5" 的屏幕\n4\n5,好,多\n6,行',
+        "utf-8",
+    )
+
+    rows = _rows(source)
+
+    assert [(n, r) for n, r, _ in rows if r is not None] == [
+        (1, {"id": "1", "text": "送得\n太慢"}),
+        (2, {"id": "2", "text": '他说"好吃"'}),
+        (3, {"id": "3", "text": '5" 的屏幕'}),
+        (4, {"id": "4", "text": None}),
+        (6, {"id": "6", "text": "行"}),
+    ]
+    assert [(n, "more cells" in why) for n, _, why in rows if why] == [(5, True)]
+
+
+def test_an_unclosed_quote_costs_its_row_not_the_rows_after_it(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text('id,text\n1,送餐很快\n2,"汤洒了\n3,太贵了\n4,"好吃\n', "utf-8")
+
+    rows = _rows(source)
+
+    assert [(n, r) for n, r, _ in rows if r is not None] == [
+        (1, {"id": "1", "text": "送餐很快"}),
+        (3, {"id": "3", "text": "太贵了"}),
+    ]
+    errors = [(n, why) for n, _, why in rows if why]
+    assert [n for n, _ in errors] == [2, 4]
+    assert all("never closed" in why and "close the quote" in why for _, why in errors)
+
+
+def test_an_unclosed_quote_in_a_large_file_is_a_row_error_not_a_crash(tmp_path):
+    # Past csv's cell limit (131,072 characters) the reader raises instead of
+    # swallowing the rest of the file.
+    source = tmp_path / "in.csv"
+    body = "".join(f"{i},这家店的菜真的很好吃送餐也快\n" for i in range(2, 20_002))
+    source.write_text('id,text\n1,"没关引号\n' + body, "utf-8")
+
+    rows = _rows(source)
+
+    assert len(rows) == 20_001
+    assert rows[0][0] == 1 and "never closed" in rows[0][2]
+    assert [r["id"] for _, r, _ in rows[1:]] == [str(i) for i in range(2, 20_002)]
+
+
+def test_a_stray_carriage_return_costs_its_row(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes("id,text\n1,送得\r太慢\n2,很好吃\n".encode())
+
+    rows = _rows(source)
+
+    assert rows[0][0] == 1 and "unreadable CSV" in rows[0][2]
+    assert "double quotes" in rows[0][2]
+    assert rows[1][:2] == (2, {"id": "2", "text": "很好吃"})
+
+
+def test_text_after_a_closing_quote_costs_its_row(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text('id,text\n1,"好吃"的店\n2,很好吃\n', "utf-8")
+
+    rows = _rows(source)
+
+    assert rows[0][0] == 1 and "after the closing quote" in rows[0][2]
+    assert rows[1][:2] == (2, {"id": "2", "text": "很好吃"})
+
+
+def test_a_broken_header_is_reported_not_raised(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text('id,"text\n', "utf-8")
+
+    rows = _rows(source)
+
+    assert len(rows) == 1 and "header" in rows[0][2]
