@@ -36,6 +36,10 @@ def test_train_writes_a_complete_model_folder(tiny_model):
     ran = json.loads((folder / "training.json").read_text("utf-8"))["precision"]
     assert ran == resolve_precision("auto")  # as it ran, not "auto"
     assert f"encoder matmuls in {ran}" in card
+    low, high = json.loads((folder / "metrics.json").read_text("utf-8"))["hand"][
+        "intervals"
+    ]["sentiment_accuracy"]
+    assert f"(95% interval {100 * low:.1f}-{100 * high:.1f})" in card
 
 
 def test_train_is_reproducible_with_the_same_seed(tiny_model, tmp_path):
