@@ -96,9 +96,12 @@ def print_targets(evaluation: dict, minutes: float) -> None:
         )  # fmt: skip
     for source, row in model["source_sentiment"].items():
         other = base["source_sentiment"][source]["accuracy"]
+        low, high = row["margins"]["baseline"]["interval"]
         rows.append(
             (f"{source} sentiment accuracy >= baseline + 0.02",
-             row["accuracy"] >= other + 0.02, f"{row['accuracy']:.3f} vs {other:.3f}")
+             row["accuracy"] >= other + 0.02,
+             f"{row['accuracy']:.3f} vs {other:.3f} "
+             f"(margin 95% interval {low:+.3f} to {high:+.3f})")
         )  # fmt: skip
     annotators = annotator_micro_f1()
     rows.append(

@@ -141,9 +141,16 @@ def _per_source(examples, sentiment_pred, sentiment_truth, truth, predicted):
 
 
 def source_sentiment_metrics(
-    model: Model, examples: list[Example], sentiments: list[str]
+    model: Model,
+    examples: list[Example],
+    sentiments: list[str],
+    keep_hits: bool = False,
 ) -> dict[str, Any]:
-    """Binary accuracy against star-rating labels, per source."""
+    """Binary accuracy against star-rating labels, per source.
+
+    ``keep_hits`` leaves each comment's right-or-wrong in a row's "hits", for
+    :func:`add_margins`, which takes them out before the report is written.
+    """
     positive, negative = sentiments.index("positive"), sentiments.index("negative")
     out = {}
     for source in SOURCE_LABELLED:
@@ -159,7 +166,46 @@ def source_sentiment_metrics(
             "accuracy": float(hit.mean()),
             "interval": interval(lambda i, h=hit: float(h[i].mean()), len(items)),
         }
+        if keep_hits:
+            out[source]["hits"] = hit
     return out
+
+
+def add_margins(results: dict[str, dict], of: str = "model") -> None:
+    """Per source, the star accuracy of ``results[of]`` minus each other
+    model's, with a paired bootstrap interval.
+
+    The same comments are resampled for both models, so the interval is of
+    the margin itself, much narrower than the two accuracies' intervals side
+    by side. Only models evaluated on the same label set (so the same star
+    comments, in the same order) are paired. Drops every row's "hits".
+    """
+    hits = {
+        name: {
+            source: row.pop("hits")
+            for source, row in result.get("source_sentiment", {}).items()
+            if "hits" in row
+        }
+        for name, result in results.items()
+    }
+    if of not in results:
+        return
+    version = results[of].get("label_set_version")
+    for source, row in results[of].get("source_sentiment", {}).items():
+        mine = hits[of].get(source)
+        for other, result in results.items():
+            theirs = hits[other].get(source)
+            if other == of or mine is None or theirs is None:
+                continue
+            if result.get("label_set_version") != version or len(theirs) != len(mine):
+                continue
+            difference = mine.astype(float) - theirs.astype(float)
+            row.setdefault("margins", {})[other] = {
+                "difference": float(difference.mean()),
+                "interval": interval(
+                    lambda i, d=difference: float(d[i].mean()), len(difference)
+                ),
+            }
 
 
 def star_agreement(hand: list[Example], star: list[Example]) -> dict[str, Any]:
@@ -250,6 +296,29 @@ def format_report(results: dict[str, dict]) -> str:
             f"  {INTERVAL}",
             lambda r, s=source: r["source_sentiment"][s]["interval"],
         )
+        margins = margin_others(results, source)
+        for other in margins:
+            row(
+                f"    margin over {other}",
+                lambda r, s=source, o=other: r["source_sentiment"][s]["margins"][o][
+                    "difference"
+                ],
+            )
+            spread(
+                f"    {INTERVAL} (paired)",
+                lambda r, s=source, o=other: r["source_sentiment"][s]["margins"][o][
+                    "interval"
+                ],
+            )
     row("ECE sentiment", lambda r: r["hand"]["ece_sentiment"])
     row("ECE presence", lambda r: r["hand"]["ece_presence"])
     return "\n".join(lines)
+
+
+def margin_others(results: dict[str, dict], source: str) -> list[str]:
+    """The models some report entry has a star-accuracy margin over."""
+    others: list[str] = []
+    for result in results.values():
+        row = result.get("source_sentiment", {}).get(source, {})
+        others += [o for o in row.get("margins", {}) if o not in others]
+    return others

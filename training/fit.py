@@ -666,7 +666,7 @@ def evaluate_models(
     after a Label Studio import); the test split is the corpus's, either way.
     """
     from model.predict import load_model
-    from training.evaluate import hand_metrics, source_sentiment_metrics
+    from training.evaluate import add_margins, hand_metrics, source_sentiment_metrics
 
     results = {}
     cache: dict[str, tuple] = {}
@@ -699,7 +699,8 @@ def evaluate_models(
             "label_set_version": version,
             "hand": hand_metrics(model, test),
             "source_sentiment": source_sentiment_metrics(
-                model, star, list(label_set.sentiments)
+                model, star, list(label_set.sentiments), keep_hits=True
             ),
         }
+    add_margins(results)
     return results

@@ -57,6 +57,35 @@ def test_compare_results_gives_the_change_per_category(results):
     assert all(key in table for key in V1.keys)
 
 
+def test_evaluate_models_gives_the_model_a_paired_star_margin(
+    tiny_model, baseline, tiny_data, tmp_path
+):
+    from training.fit import evaluate_models
+
+    folder, _ = tiny_model
+    data_dir, annotations = tiny_data
+    # every tiny comment is hand-labelled; half of them unlabelled leaves star
+    # labels alone on some test comments
+    fewer = tmp_path / "fewer.jsonl"
+    write_annotations(fewer, read_annotations(annotations, V1)[::2])
+    results = evaluate_models(
+        {"model": folder, "previous": baseline}, data_dir, 0, annotations=fewer
+    )
+
+    rows = results["model"]["source_sentiment"]
+    assert rows, "the tiny corpus has star-labelled test comments"
+    for source, row in rows.items():
+        other = results["previous"]["source_sentiment"][source]
+        margin = row["margins"]["previous"]
+        assert margin["difference"] == pytest.approx(
+            row["accuracy"] - other["accuracy"]
+        )
+        low, high = margin["interval"]
+        assert low <= margin["difference"] <= high
+        assert "hits" not in row and "hits" not in other
+    json.dumps(results)  # the report is written as JSON
+
+
 def test_compare_results_refuses_another_label_set_version(results):
     other = {**results["previous"], "label_set_version": "2"}
 
