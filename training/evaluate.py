@@ -305,7 +305,7 @@ def format_report(results: dict[str, dict]) -> str:
                 ],
             )
             spread(
-                f"    {INTERVAL} (paired)",
+                "      95% interval (paired bootstrap)",
                 lambda r, s=source, o=other: r["source_sentiment"][s]["margins"][o][
                     "interval"
                 ],
