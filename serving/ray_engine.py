@@ -92,7 +92,7 @@ class ChunkLabeller:
         for path in batch["path"]:
             chunk = decode_chunk(Path(str(path)).read_text("utf-8"))
             if not self.options.model:
-                chunk = _mark_unlabelled(chunk)
+                chunk = _mark_unlabelled(chunk, self.options.migrate_to)
             records, errors, stats = label_chunk(
                 chunk, self.labeller, bool(self.options.model)
             )

@@ -70,6 +70,8 @@ class RelabelOptions:
                 f"(move existing labels), got model={self.model!r} and "
                 f"migrate_to={self.migrate_to!r}"
             )
+        if self.migrate_to:
+            _check_label_set(self.migrate_to)
         if self.chunk_rows < 1:
             raise ValueError(f"expected chunk_rows >= 1, got {self.chunk_rows!r}")
         if self.engine not in ("local", "ray"):
@@ -82,6 +84,18 @@ class RelabelOptions:
                     f"expected --encoding auto, utf-8, gbk or gb18030, got "
                     f"{self.encoding!r}, which Python does not know"
                 ) from None
+
+
+def _check_label_set(version: str) -> None:
+    from labels.taxonomy import available_versions
+
+    known = available_versions()
+    if version not in known:
+        raise ValueError(
+            f"expected --migrate-to one of the label-set versions "
+            f"{', '.join(known)}, got {version!r}; `pingjia labels show --version "
+            "V` shows one"
+        )
 
 
 @dataclass
@@ -383,7 +397,12 @@ def migration_labeller(target: str) -> tuple[Labeller, str]:
     return labeller, f"migration-to-v{target}"
 
 
-def check_labelled(record: dict[str, Any], row: int) -> RowError | None:
+def check_labelled(
+    record: dict[str, Any], row: int, target: str | None = None
+) -> RowError | None:
+    """Why a record's labels cannot be moved to ``target``, or None."""
+    from serving.label_versions import LabelSetMismatch, plan_label_sets
+
     labels = previous_labels(record)
     sentiment = record.get("sentiment")
     if labels is None or not isinstance(sentiment, dict | str):
@@ -391,6 +410,17 @@ def check_labelled(record: dict[str, Any], row: int) -> RowError | None:
             row,
             "expected existing labels ('categories' and "
             "'sentiment' as `pingjia classify` writes them)",
+            record,
+        )
+    source = str(record.get("label_set_version") or "1")
+    try:
+        plan_label_sets(source, target, where=f"row {row}")
+    except LabelSetMismatch as error:
+        return RowError(
+            row,
+            f"expected labels of a label set that migrates to v{target}, got "
+            f"label_set_version {source!r} ({error.__cause__}); relabel this row "
+            "with a model (--model) instead",
             record,
         )
     return None
@@ -412,17 +442,17 @@ def run_local(
             progress.update(len(chunk.rows))
             continue
         if not needs_text:
-            chunk = _mark_unlabelled(chunk)
+            chunk = _mark_unlabelled(chunk, options.migrate_to)
         records, errors, stats = label_chunk(chunk, labeller, needs_text)
         state.commit(chunk.index, records, errors, stats)
         progress.update(len(chunk.rows))
 
 
-def _mark_unlabelled(chunk: Chunk) -> Chunk:
+def _mark_unlabelled(chunk: Chunk, target: str) -> Chunk:
     rows = []
     for row in chunk.rows:
         if row.record is not None:
-            error = check_labelled(row.record, row.number)
+            error = check_labelled(row.record, row.number, target)
             row = Row(row.file, row.number, error=error) if error else row
         rows.append(row)
     return Chunk(chunk.index, rows)

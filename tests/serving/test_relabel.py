@@ -292,10 +292,13 @@ def test_relabel_migrates_existing_labels_without_a_model(tmp_path):
             },
         ],
     }
+    unknown = {**record, "id": "m3", "label_set_version": "9"}
     source.write_text(
         json.dumps(record, ensure_ascii=False)
         + "\n"
         + json.dumps({"id": "m2", "text": "没有标签"})
+        + "\n"
+        + json.dumps(unknown, ensure_ascii=False)
         + "\n",
         "utf-8",
     )
@@ -309,7 +312,19 @@ def test_relabel_migrates_existing_labels_without_a_model(tmp_path):
     assert moved["label_set_version"] == "2"
     assert [c["label"] for c in moved["categories"]] == ["timeliness"]
     assert {u["label"] for u in moved["undecided"]} == {"packaging", "order_accuracy"}
-    assert totals.errors == 1  # the record without labels
+    assert totals.errors == 2  # the record without labels, the one of v9
+    errors = (tmp_path / "v2.jsonl.errors.jsonl").read_text("utf-8").splitlines()
+    reason = json.loads(errors[1])["reason"]
+    assert "label_set_version '9'" in reason and "--model" in reason
+
+
+def test_relabel_refuses_an_unknown_target_label_set_before_any_state(tmp_path):
+    source = tmp_path / "labelled.jsonl"
+    source.write_text('{"text": "好"}\n', "utf-8")
+
+    with pytest.raises(ValueError, match="expected --migrate-to one of .*got '9'"):
+        RelabelOptions(str(source), str(tmp_path / "o.jsonl"), migrate_to="9")
+    assert not (tmp_path / "o.jsonl.relabel-state").exists()
 
 
 def test_relabel_refuses_state_of_another_job(tiny_model, tmp_path):
