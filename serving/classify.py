@@ -38,11 +38,12 @@ def classify_file(
     batch_size: int = 256,
     all_scores: bool = False,
     progress: bool = True,
+    encoding: str = "auto",
 ) -> ClassifyResult:
     result = ClassifyResult()
     pending: list[dict[str, Any]] = []
     bar = tqdm(desc="classifying", unit="row", disable=not progress)
-    for number, item in read_records(path):
+    for number, item in read_records(path, encoding):
         if isinstance(item, RowError):
             result.errors.append(item)
             continue

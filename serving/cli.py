@@ -52,6 +52,9 @@ def classify_command(
     ),
     threads: int = typer.Option(0, help="CPU threads (0: all cores)."),
     precision: str = typer.Option("auto", help=PRECISION_HELP),
+    encoding: str = typer.Option(
+        "auto", help="auto, utf-8, gbk or gb18030 (CSV and JSON lines files)."
+    ),
 ) -> None:
     """Label each record with sentiment and categories; bad rows are skipped."""
     for path in (input, output):
@@ -69,14 +72,23 @@ def classify_command(
             param_hint="--output",
         )
 
-    problem = text_column_problem(input)
+    from serving.sources import checked_encoding
+
+    try:
+        checked_encoding(encoding)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--encoding") from error
+    try:
+        problem = text_column_problem(input, encoding)
+    except ValueError as error:  # not a Parquet file, though named one
+        raise typer.BadParameter(str(error), param_hint="INPUT") from error
     if problem:
         raise typer.BadParameter(problem, param_hint="INPUT")
 
     precision = checked_precision(precision)
     set_threads(threads or None)
     loaded = load_model(resolve_model_dir(model), precision=precision)
-    result = classify_file(loaded, input, progress=output != "-")
+    result = classify_file(loaded, input, progress=output != "-", encoding=encoding)
     write_records(output, result.records)
 
     if result.errors:

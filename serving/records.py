@@ -67,6 +67,8 @@ def text_problem(text: Any, field: str = "text") -> str | None:
     control characters (NUL, U+0001, ...) are gone; a lone surrogate
     (``\\ud800`` in JSON) is not text at all and would fail the tokenizer.
     """
+    if text is None or (isinstance(text, float) and text != text):  # null, NaN
+        return f"missing {field!r} (null); give the row its comment text"
     if not isinstance(text, str):
         return f"expected {field!r} as a string, got {type(text).__name__}"
     broken = unencodable(text, field)
@@ -150,32 +152,71 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def _jsonl_lines(path: str) -> Iterator[bytes]:
-    # Bytes, decoded line by line: one bad byte costs its row, not the file.
+def read_records(
+    path: str, encoding: str = "auto"
+) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(row number, record or error) for every row of ``path``; '-' is stdin.
+
+    Files are read as ``relabel`` reads them, row by row: a bad row costs that
+    row, and GBK or GB18030 exports are detected.
+    """
     if path == "-":
-        yield from sys.stdin.buffer
+        yield from _read_stdin()
         return
-    with open(path, "rb") as handle:
-        yield from handle
+    from serving.sources import read_rows
+
+    for row in read_rows(Path(path), encoding):
+        yield row.number, row.record if row.error is None else row.error
 
 
-def read_records(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """(row number, record or error) for every row of ``path``."""
-    kind = format_of(path)
-    if kind == "jsonl":
-        yield from _read_jsonl(path)
-    elif kind == "csv":
-        # Row by row, as relabel reads it: a bad row costs that row, and GBK or
-        # GB18030 exports are detected.
-        from serving.sources import read_rows
-
-        for row in read_rows(Path(path)):
-            yield row.number, row.record if row.error is None else row.error
-    else:
-        yield from _read_parquet(path)
+def _read_stdin() -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            yield number, RowError(number, undecodable(error, "utf-8"))
+            continue
+        if line.strip():
+            yield number, parse_json_line(number, line)
 
 
-def text_column_problem(path: str) -> str | None:
+def undecodable(error: UnicodeDecodeError, encoding: str) -> str:
+    return (
+        f"bytes not valid {encoding} ({error.reason} at byte {error.start}); "
+        "save the file as UTF-8, or name its encoding with --encoding (gbk, "
+        "gb18030)"
+    )
+
+
+def parse_json_line(number: int, line: str) -> dict[str, Any] | RowError:
+    """The record of one JSON-lines line, or why it is not one."""
+    if number == 1 and line.lstrip().startswith("["):
+        return RowError(
+            number,
+            "expected JSON lines (one object per line), got a JSON array; convert "
+            "it with `jq -c '.[]' in.json > in.jsonl`",
+        )
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        cut = " (is the line cut short?)" if error.pos >= len(line.rstrip()) else ""
+        return RowError(
+            number,
+            f"broken JSON ({error.msg.removesuffix(' at')}, column "
+            f"{error.colno}){cut}; fix or drop the line",
+        )
+    except ValueError as error:  # e.g. an integer past Python's 4,300 digits
+        return RowError(number, f"unreadable JSON ({error}); fix or drop the line")
+    if not isinstance(record, dict):
+        return RowError(
+            number,
+            f"expected a JSON object per line, got {type(record).__name__}; "
+            'write each row as {"text": "..."}',
+        )
+    return record
+
+
+def text_column_problem(path: str, encoding: str = "auto") -> str | None:
     """Why a CSV or Parquet file cannot be classified at all, or None.
 
     Their rows share one header: without a ``text`` column every row would
@@ -183,7 +224,7 @@ def text_column_problem(path: str) -> str | None:
     """
     if path == "-" or format_of(path) == "jsonl":
         return None
-    for _, item in read_records(path):
+    for _, item in read_records(path, encoding):
         if isinstance(item, RowError):
             continue
         return None if "text" in item else no_text_column(path, list(item))
@@ -196,59 +237,6 @@ def no_text_column(path: str, columns: list[str]) -> str:
         f"{', '.join(map(repr, columns)) or 'none'}; rename the column that "
         "holds the comments to text"
     )
-
-
-def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    for number, raw in enumerate(_jsonl_lines(path), start=1):
-        try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-        except UnicodeDecodeError as error:
-            yield (
-                number,
-                RowError(
-                    number,
-                    f"not UTF-8 ({error.reason} at byte {error.start}); save the "
-                    "file as UTF-8, or use `pingjia relabel --encoding gbk` for "
-                    "GBK exports",
-                ),
-            )
-            continue
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            yield (
-                number,
-                RowError(
-                    number,
-                    f"broken JSON ({error.msg.removesuffix(' at')}, column "
-                    f"{error.colno}); fix or drop the line",
-                ),
-            )
-            continue
-        if not isinstance(record, dict):
-            yield (
-                number,
-                RowError(
-                    number,
-                    f"expected a JSON object per line, got {type(record).__name__}",
-                ),
-            )
-            continue
-        yield number, record
-
-
-def _read_parquet(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    import pandas as pd
-
-    try:
-        frame = pd.read_parquet(path)
-    except (ValueError, OSError) as error:
-        raise ValueError(
-            f"expected a Parquet file, got {path!r} that is not one ({error})"
-        ) from None
-    yield from enumerate(frame.to_dict(orient="records"), start=1)
 
 
 def errors_path(output: str | Path) -> Path:

@@ -16,7 +16,6 @@ the same parts, so their outputs are identical.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import hashlib
 import json
@@ -38,7 +37,7 @@ from serving.records import (
     errors_path,
     no_text_column,
 )
-from serving.sources import Row, count_rows, input_files, read_rows
+from serving.sources import Row, checked_encoding, count_rows, input_files, read_rows
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +75,7 @@ class RelabelOptions:
             raise ValueError(f"expected chunk_rows >= 1, got {self.chunk_rows!r}")
         if self.engine not in ("local", "ray"):
             raise ValueError(f"expected engine 'local' or 'ray', got {self.engine!r}")
-        if self.encoding != "auto":
-            try:
-                codecs.lookup(self.encoding)
-            except LookupError:
-                raise ValueError(
-                    f"expected --encoding auto, utf-8, gbk or gb18030, got "
-                    f"{self.encoding!r}, which Python does not know"
-                ) from None
+        checked_encoding(self.encoding)
 
 
 def _check_label_set(version: str) -> None:
@@ -463,6 +455,11 @@ def relabel(
 ) -> ChunkStats:
     """Run (or resume) a job; returns the totals. Output appears only at the end."""
     if options.model:
+        # refused before the model loads: every row would fail alike
+        problem = text_column_problem(options)
+        if problem:
+            raise ValueError(problem)
+
         from model.predict import resolve_precision
 
         # resolved here, so Ray actors on other machines run what was recorded
@@ -472,10 +469,6 @@ def relabel(
         )
     else:
         labeller, version = migration_labeller(options.migrate_to)
-    if options.model:
-        problem = text_column_problem(options)
-        if problem:
-            raise ValueError(problem)
 
     state = JobState(options, fingerprint(options, version))
     if restart:

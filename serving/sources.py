@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.records import FORMATS, RowError
+from serving.records import FORMATS, RowError, parse_json_line, undecodable
 
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 _SNIFF_BYTES = 1 << 20
@@ -61,22 +60,39 @@ def _format(path: Path) -> str:
     return FORMATS[suffix]
 
 
+def checked_encoding(encoding: str) -> str:
+    if encoding not in ENCODINGS:
+        raise ValueError(
+            f"expected --encoding one of {', '.join(ENCODINGS)}, got {encoding!r}"
+        )
+    return encoding
+
+
 def detect_encoding(path: Path, chosen: str = "auto") -> str:
-    """``chosen`` unless it is ``auto``: then UTF-8 if the start decodes, else
-    GB18030 (a superset of GBK and GB2312)."""
-    if chosen not in ENCODINGS:
-        raise ValueError(f"expected an encoding in {ENCODINGS}, got {chosen!r}")
-    if chosen != "auto":
+    """``chosen`` unless it is ``auto``: then UTF-8, or GB18030 (a superset of
+    GBK and GB2312) when most non-ASCII lines of the file's start are not UTF-8.
+
+    By majority, not at the first bad byte: one GBK line pasted into a UTF-8
+    file is that line's error, not a reason to misread every other line.
+    """
+    if checked_encoding(chosen) != "auto":
         return chosen
 
-    head = path.open("rb").read(_SNIFF_BYTES)
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as error:
-        # A multi-byte character cut by the sniff window is still UTF-8.
-        if error.start < len(head) - 4:
-            return "gb18030"
-    return "utf-8"
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    lines = head.split(b"\n")
+    if len(head) == _SNIFF_BYTES:
+        lines = lines[:-1] or lines  # the last may be cut inside a character
+    utf8 = other = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+    return "gb18030" if other > utf8 else "utf-8"
 
 
 def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str | None, str]]:
@@ -88,8 +104,7 @@ def _decoded_lines(path: Path, encoding: str) -> Iterator[tuple[int, str | None,
             try:
                 yield number, raw.decode(encoding), ""
             except UnicodeDecodeError as error:
-                yield number, None, f"bytes not valid {encoding} ({error.reason} at "
-                f"byte {error.start}); re-export as UTF-8 or pass --encoding"
+                yield number, None, undecodable(error, encoding)
 
 
 def _jsonl_rows(path: Path, encoding: str) -> Iterator[Row]:
@@ -100,15 +115,9 @@ def _jsonl_rows(path: Path, encoding: str) -> Iterator[Row]:
             continue
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            reason = f"broken JSON: {error.msg} at column {error.colno}"
-            yield Row(name, number, error=RowError(number, reason))
-            continue
-        if not isinstance(record, dict):
-            reason = f"expected a JSON object per line, got {type(record).__name__}"
-            yield Row(name, number, error=RowError(number, reason))
+        record = parse_json_line(number, line)
+        if isinstance(record, RowError):
+            yield Row(name, number, error=record)
             continue
         yield Row(name, number, record=record)
 
@@ -227,10 +236,18 @@ def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row
 
 
 def _parquet_rows(path: Path) -> Iterator[Row]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
+    except (pa.ArrowException, OSError) as error:
+        raise ValueError(
+            f"expected a Parquet file, got {str(path)!r} that is not one ({error}); "
+            "re-export it, or move it out of the input"
+        ) from None
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+    for batch in batches:
         for record in batch.to_pylist():
             number += 1
             yield Row(str(path), number, record=record)

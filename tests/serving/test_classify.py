@@ -53,7 +53,7 @@ def test_classify_file_skips_bad_rows_and_keeps_the_rest(tiny_model, tmp_path):
         (8, "'text'"),
         (9, "empty"),
         (10, "'x[0]'"),
-        (11, "not"),
+        (11, "bytes"),  # one GBK line in a UTF-8 file: that row only
     ]
 
 
@@ -252,3 +252,24 @@ def test_a_table_without_a_text_column_is_refused_naming_its_columns(
     assert "'id', 'review'" in result.output
     assert "rename the column" in result.output
     assert not output.exists()
+
+
+def test_classify_reads_gbk_json_lines_and_refuses_an_unknown_encoding(
+    tiny_model, tmp_path
+):
+    folder, _ = tiny_model
+    source = tmp_path / "gbk.jsonl"
+    source.write_bytes('{"id": "g", "text": "送得太慢了"}\n'.encode("gbk"))
+    output = tmp_path / "out.jsonl"
+
+    result = runner.invoke(
+        app, ["classify", str(source), "-o", str(output), "--model", str(folder)]
+    )
+    refused = runner.invoke(
+        app, ["classify", str(source), "--encoding", "latin1", "--model", str(folder)]
+    )
+
+    assert result.exit_code == 0, result.output
+    labelled = json.loads(output.read_text("utf-8"))
+    assert labelled["text"] == "送得太慢了"
+    assert refused.exit_code == 2 and "expected --encoding one of" in refused.output

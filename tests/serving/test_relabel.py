@@ -393,7 +393,7 @@ def test_relabel_refuses_a_csv_shard_without_text_before_any_state(
 def test_relabel_refuses_an_unknown_encoding_before_any_state(tmp_path):
     source = _write_jsonl(tmp_path / "in.jsonl", 3)
 
-    with pytest.raises(ValueError, match="expected --encoding auto"):
+    with pytest.raises(ValueError, match="expected --encoding one of auto"):
         RelabelOptions(
             str(source), str(tmp_path / "o.jsonl"), model="m", encoding="latin9x"
         )
@@ -437,3 +437,15 @@ def test_relabel_cli_names_a_wrong_precision_before_any_state(tiny_model, tmp_pa
     assert result.exit_code == 2
     assert "--precision" in result.output and "got 'fp16'" in result.output
     assert not output.with_name("out.jsonl.relabel-state").exists()
+
+
+def test_relabel_names_a_corrupt_parquet_shard_before_the_model_loads(tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "a.jsonl").write_text('{"text": "送得太慢了"}\n', "utf-8")
+    (shards / "b.parquet").write_bytes(b"not parquet")
+    options = RelabelOptions(str(shards), str(tmp_path / "o.jsonl"), model="absent")
+
+    with pytest.raises(ValueError, match="b.parquet.*not one"):
+        relabel(options, progress=False)
+    assert not (tmp_path / "o.jsonl.relabel-state").exists()

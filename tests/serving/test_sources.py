@@ -1,5 +1,8 @@
 from pathlib import Path
 
+import pytest
+
+from serving.records import text_problem
 from serving.sources import read_rows
 
 
@@ -86,3 +89,60 @@ def test_a_broken_header_is_reported_not_raised(tmp_path):
     rows = _rows(source)
 
     assert len(rows) == 1 and "header" in rows[0][2]
+
+
+def test_json_lines_errors_say_what_is_wrong_and_the_fix(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        '[{"text": "好吃"}]\n'
+        '{"text": "送得太慢\n'
+        '{"text": "好", "n": ' + "9" * 5000 + "}\n"
+        '"只是一句话"\n'
+        '{"text": "很好吃"}\n',
+        "utf-8",
+    )
+
+    rows = _rows(source)
+
+    assert "JSON array" in rows[0][2] and "jq" in rows[0][2]
+    assert "cut short" in rows[1][2]
+    assert rows[2][2].startswith("unreadable JSON")  # past Python's int digits
+    assert "got str" in rows[3][2] and '{"text": "..."}' in rows[3][2]
+    assert rows[4][:2] == (5, {"text": "很好吃"})
+
+
+def test_undecodable_bytes_are_reported_in_full(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"id,text\n1,\xff\xfe\xfa\n2,\xe5\xa5\xbd\n")
+
+    rows = _rows(source)
+
+    reason = next(why for _, _, why in rows if why)
+    assert reason.startswith("bytes not valid utf-8 (invalid start byte at byte 2)")
+    assert reason.endswith("--encoding (gbk, gb18030)")
+    assert rows[-1][1] == {"id": "2", "text": "好"}
+
+
+def test_gbk_is_detected_by_majority_not_by_the_first_bad_line(tmp_path):
+    mixed, gbk = tmp_path / "mixed.jsonl", tmp_path / "gbk.jsonl"
+    utf8_lines = ['{"text": "送得太慢了"}\n'.encode()] * 3
+    mixed.write_bytes('{"text": "好"}\n'.encode("gbk") + b"".join(utf8_lines))
+    gbk.write_bytes(b"".join(line.decode().encode("gbk") for line in utf8_lines))
+
+    assert [r for _, r, _ in _rows(mixed)][1:] == [{"text": "送得太慢了"}] * 3
+    assert "not valid utf-8" in _rows(mixed)[0][2]
+    assert [r for _, r, _ in _rows(gbk)] == [{"text": "送得太慢了"}] * 3
+
+
+def test_a_file_that_is_not_parquet_is_named(tmp_path):
+    source = tmp_path / "shard.parquet"
+    source.write_bytes(b"not parquet at all")
+
+    with pytest.raises(ValueError, match="shard.parquet.*not one"):
+        _rows(source)
+
+
+def test_a_null_text_is_called_missing():
+    assert text_problem(None) == "missing 'text' (null); give the row its comment text"
+    assert text_problem(float("nan")).startswith("missing 'text'")
+    assert text_problem(42) == "expected 'text' as a string, got int"
