@@ -285,9 +285,39 @@ _FIXES = {
     "string_type": "send it as a JSON string",
     "too_short": "send at least one comment",
     "list_type": "send a JSON list",
+    "string_too_long": "shorten it to the length msg gives (an id: a hash of it)",
+    "string_unicode": "remove the lone surrogate (an unpaired \\ud800-\\udfff "
+    "escape) from the value or the field name",
 }
+# The same kinds inside the list: the fix is for one comment, not the body.
+_COMMENT_FIXES = {
+    "model_attributes_type": 'send each comment as a JSON object, e.g. {"text": '
+    '"送餐很快"}',
+    "dict_type": 'send each comment as a JSON object, e.g. {"text": "送餐很快"}',
+}
+
+
+def _fix(e: dict) -> dict[str, str]:
+    kind, loc = e.get("type"), tuple(e.get("loc", ()))
+    in_comment = loc[:2] == ("body", "comments") and len(loc) > 2
+    fix = (_COMMENT_FIXES.get(kind) if in_comment else None) or _FIXES.get(kind)
+    return {"fix": fix} if fix else {}
+
+
 # FastAPI's words for a body it could not decode (not UTF-8, say)
 _UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def _unreadable(error: Exception) -> str:
+    """Why FastAPI could not parse a body: it keeps the cause on the error."""
+    cause = error.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"bytes that are not UTF-8 ({cause.reason} at byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "values nested too deeply"
+    if isinstance(cause, ValueError):  # e.g. an integer past 4,300 digits
+        return f"a value JSON parsing refuses: {str(cause).split(';')[0]}"
+    return "bytes that are not UTF-8, or values nested too deeply"
 
 
 def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
@@ -298,7 +328,7 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
                 "loc": list(e.get("loc", ())),
                 "msg": e.get("msg", ""),
                 "type": e.get("type"),
-                **({"fix": _FIXES[e["type"]]} if e.get("type") in _FIXES else {}),
+                **_fix(e),
             }
             for e in error.errors()
         ]
@@ -311,9 +341,9 @@ def _add_error_handlers(app: FastAPI, state: ServiceState) -> None:
         detail = error.detail
         if error.status_code == 400 and detail == _UNREADABLE_BODY:
             detail = (
-                "the body could not be read as JSON (bytes that are not UTF-8, "
-                "or values nested too deeply); send a JSON object encoded as "
-                "UTF-8, with content-type: application/json"
+                f"the body could not be read as JSON ({_unreadable(error)}); send "
+                "a JSON object encoded as UTF-8, with content-type: "
+                "application/json"
             )
         return _error(
             error.status_code,

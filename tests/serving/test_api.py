@@ -1,6 +1,7 @@
 """The HTTP API in-process, with the tiny model: shapes, limits, errors."""
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -51,6 +52,7 @@ def test_classify_returns_results_in_order_with_versions(client, tiny_model):
         ({"comments": [{"id": "a"}]}, "text"),  # missing text
         ({"comments": [{"text": 5}]}, "text"),  # wrong type of text
         ({"comments": [{"text": None}]}, "text"),
+        ({"comments": [{"text": "好", "id": "x" * 201}]}, "id"),  # too long
     ],
 )
 def test_classify_invalid_body_is_422_naming_the_field_and_the_fix(
@@ -70,9 +72,9 @@ def test_classify_invalid_body_is_422_naming_the_field_and_the_fix(
         ("comments=好", "application/x-www-form-urlencoded", 422, "application/json"),
         ('{"comments": [', "application/json", 422, "not valid JSON"),
         ('{"comments": [{"text": "太慢"}]}'.encode("gbk"), "application/json", 400,
-         "UTF-8"),
+         "JSON (bytes that are not UTF-8 (invalid"),
         ('{"comments": [{"text": "好", "x": ' + "[" * 1500 + "]" * 1500 + "}]}",
-         "application/json", 400, "nested too deeply"),
+         "application/json", 400, "JSON (values nested too deeply)"),
     ],
 )  # fmt: skip
 def test_a_body_that_is_not_json_says_how_to_send_it(
@@ -84,6 +86,38 @@ def test_a_body_that_is_not_json_says_how_to_send_it(
 
     assert response.status_code == status, response.text
     assert says in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("comment", "fix"),
+    [
+        ('"好吃"', 'send each comment as a JSON object, e.g. {"text": "送餐很快"}'),
+        ('{"text": "好", "id": "\\ud800"}', "remove the lone surrogate"),
+        ('{"text": "好", "\\ud800": 1}', "remove the lone surrogate"),
+    ],
+)
+def test_a_bad_comment_gets_a_fix_for_that_comment(client, comment, fix):
+    body = '{"comments": [' + comment + "]}"
+    response = client.post(
+        "/v1/classify", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["fix"].startswith(fix)
+
+
+def test_a_body_json_parsing_refuses_says_why():
+    # a 5,000-digit number: over the test client's body limit, so the cause
+    # FastAPI keeps is given here as json.loads raises it
+    from serving.app import _unreadable
+
+    try:
+        json.loads('{"n": ' + "9" * 5000 + "}")
+    except ValueError as cause:
+        error = RuntimeError("There was an error parsing the body")
+        error.__cause__ = cause
+
+    assert _unreadable(error).startswith("a value JSON parsing refuses: Exceeds")
 
 
 def test_classify_blank_text_is_422_naming_the_comment(client):
