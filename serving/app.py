@@ -464,9 +464,10 @@ _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 _BEARER = HTTPBearer(auto_error=False)
 _NO_KEYS = (
     "the feedback store and report routes are disabled: the server has no API keys "
-    "configured; set PINGJIA_API_KEYS to SHA-256 digests made with "
-    "`pingjia store hash-key` (or PINGJIA_API_KEY_FILE to a file of keys) and "
-    "restart the server"
+    "configured; make a key and its digest with `pingjia store new-key` (or the "
+    "digest of a key you have with `pingjia store hash-key`), set "
+    "PINGJIA_API_KEYS to the digests (or PINGJIA_API_KEY_FILE to a file of keys) "
+    "and restart the server"
 )
 
 

@@ -110,7 +110,8 @@ def training_cases(
     """
     if n < 1:
         raise ReportInputError(f"expected at least 1 case per category, got n={n}")
-    frames = as_frames(records)
+    # without a period no time is read, so records need no created_at
+    frames = as_frames(records, times=bool(period))
     if period:
         frames = frames.in_period(parse_period(period))
     found = sorted(set(frames.mentions["category"]))
@@ -290,7 +291,9 @@ def _case(row, typicality: float, weights: dict[str, float]) -> dict[str, Any]:
         "agent_id": row.get("agent_id"),
         "process_step": row.get("process_step"),
         "rating": None if pd.isna(row["rating"]) else float(row["rating"]),
-        "created_at": row["created_at"].isoformat() if row["created_at"] else None,
+        "created_at": None
+        if pd.isna(row["created_at"])
+        else row["created_at"].isoformat(),
     }
 
 

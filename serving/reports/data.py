@@ -107,8 +107,11 @@ def parse_period(text: str | Period) -> Period:
         ) from None
 
 
-def _parse_time(value: Any, record_id: Any) -> pd.Timestamp:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+def _parse_time(value: Any, record_id: Any, required: bool = True) -> pd.Timestamp:
+    missing = value is None or (isinstance(value, float) and pd.isna(value))
+    if (missing or value == "") and not required:
+        return pd.NaT
+    if missing or value == "":
         raise ReportInputError(
             f"expected 'created_at' (an ISO 8601 time such as "
             f"'2026-11-03T09:30:00+08:00') on every record, got {value!r} on record "
@@ -167,13 +170,13 @@ def _check_labels(record: dict[str, Any], row: int) -> None:
         )
 
 
-def _comment_row(record: dict[str, Any]) -> dict[str, Any]:
+def _comment_row(record: dict[str, Any], times: bool = True) -> dict[str, Any]:
     sentiment = record["sentiment"]
     return {
         "id": str(record["id"]),
         "text": record.get("text") or "",
         **{field: _meta(record.get(field)) for field in META_FIELDS},
-        "created_at": _parse_time(record.get("created_at"), record["id"]),
+        "created_at": _parse_time(record.get("created_at"), record["id"], times),
         "rating": _parse_rating(record.get("rating"), record["id"]),
         "sentiment": sentiment["label"],
         "sentiment_score": float(sentiment.get("score", 1.0)),
@@ -227,8 +230,12 @@ class Frames:
         return self.comments.empty
 
 
-def load_frames(records: Iterable[dict[str, Any]]) -> Frames:
-    """Check the records and build the comment and mention frames."""
+def load_frames(records: Iterable[dict[str, Any]], times: bool = True) -> Frames:
+    """Check the records and build the comment and mention frames.
+
+    ``times=False`` lets a record go without ``created_at`` (NaT), for a
+    report that reads no time.
+    """
     comments, mentions = [], []
     for row, record in enumerate(records, start=1):
         if not isinstance(record, dict):
@@ -237,7 +244,7 @@ def load_frames(records: Iterable[dict[str, Any]]) -> Frames:
                 f"row {row}; read files with serving.records.read_records"
             )
         _check_labels(record, row)
-        comments.append(_comment_row(record))
+        comments.append(_comment_row(record, times))
         mentions.extend(_mention_rows(record))
 
     comment_frame = pd.DataFrame(comments, columns=list(COMMENT_COLUMNS))
@@ -254,8 +261,8 @@ def load_frames(records: Iterable[dict[str, Any]]) -> Frames:
     return Frames(comment_frame, mention_frame)
 
 
-def as_frames(records: Iterable[dict[str, Any]] | Frames) -> Frames:
-    return records if isinstance(records, Frames) else load_frames(records)
+def as_frames(records: Iterable[dict[str, Any]] | Frames, times: bool = True) -> Frames:
+    return records if isinstance(records, Frames) else load_frames(records, times)
 
 
 def default_period(frames: Frames, weeks: int = 4) -> Period:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from serving.reports.cases import _Space, highlight, training_cases
+from serving.reports.data import ReportInputError
 from serving.reports.mask import mask
 from tests.serving.reports_fixtures import demo_triple
 
@@ -87,6 +88,17 @@ def test_cases_are_diverse_masked_and_marked(demo):
             assert not re.search(r"\d{11}", case["text"])
             span = case["highlight"]
             assert span and case["text"][span["start"] : span["end"]] == span["text"]
+
+
+def test_cases_need_no_times_unless_a_period_is_asked(demo):
+    records = [{k: v for k, v in r.items() if k != "created_at"} for r in demo[0]]
+
+    report = training_cases(records, categories=["speed"], n=2)
+
+    cases = report["categories"][0]["cases"]
+    assert len(cases) == 2 and all(c["created_at"] is None for c in cases)
+    with pytest.raises(ReportInputError, match="expected 'created_at'"):
+        training_cases(records, categories=["speed"], period="2026-11-01:2026-11-30")
 
 
 def test_cases_skip_unconfident_labels(demo):
