@@ -57,6 +57,12 @@ def classify_command(
     ),
 ) -> None:
     """Label each record with sentiment and categories; bad rows are skipped."""
+    if input != "-" and Path(input).is_dir():
+        raise typer.BadParameter(
+            f"expected a file, got the folder {input!r}; label a folder of shards "
+            "with `pingjia relabel FOLDER -o OUTPUT`",
+            param_hint="INPUT",
+        )
     for path in (input, output):
         try:
             format_of(path)

@@ -177,7 +177,10 @@ def _read_stdin() -> Iterator[tuple[int, dict[str, Any] | RowError]]:
             yield number, RowError(number, undecodable(error, "utf-8"))
             continue
         if line.strip():
-            yield number, parse_json_line(number, line)
+            record = parse_json_line(number, line)
+            if isinstance(record, RowError):  # CSV piped in, say
+                record.reason += " (stdin is read as JSON lines)"
+            yield number, record
 
 
 def undecodable(error: UnicodeDecodeError, encoding: str) -> str:

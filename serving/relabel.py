@@ -271,6 +271,20 @@ def _error_dict(error: RowError) -> dict[str, Any]:
 # ---- the state folder ------------------------------------------------------
 
 
+def _differences(found: Any, wanted: dict[str, Any]) -> str:
+    if not isinstance(found, dict):
+        return f"its job.json holds {found!r}"
+
+    def short(value: Any) -> str:
+        text = repr(value)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    keys = [k for k in {**found, **wanted} if found.get(k) != wanted.get(k)]
+    return "; ".join(
+        f"{k}: {short(found.get(k))} there, {short(wanted.get(k))} now" for k in keys
+    )
+
+
 class JobState:
     """Parts, error parts and stats of a job, committed by atomic renames."""
 
@@ -285,8 +299,9 @@ class JobState:
             if found != self.fingerprint:
                 raise JobMismatch(
                     f"expected the state in {str(self.folder)!r} to belong to this "
-                    f"job, got one of another (model, input or options differ: "
-                    f"{found!r}); delete that folder or pass --restart"
+                    f"job, got one of another ({_differences(found, self.fingerprint)}"
+                    "); rerun with the options it had, or drop its work: delete "
+                    "that folder or pass --restart"
                 )
             logger.info("resuming: %d parts already done", len(self.done()))
             return

@@ -230,7 +230,10 @@ def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row
     for column in header[len(cells) :]:
         record[column] = None  # a short row, as csv.DictReader fills it
     if len(cells) > len(header):
-        reason = f"{len(cells) - len(header)} more cells than the header has columns"
+        reason = (
+            f"{len(cells) - len(header)} more cells than the header has columns; "
+            "put a cell holding a comma in double quotes"
+        )
         return Row(name, number, error=RowError(number, reason, record))
     return Row(name, number, record=record)
 

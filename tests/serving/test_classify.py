@@ -273,3 +273,18 @@ def test_classify_reads_gbk_json_lines_and_refuses_an_unknown_encoding(
     labelled = json.loads(output.read_text("utf-8"))
     assert labelled["text"] == "送得太慢了"
     assert refused.exit_code == 2 and "expected --encoding one of" in refused.output
+
+
+def test_classify_cli_points_a_folder_to_relabel_and_stdin_csv_to_json_lines(
+    tiny_model, tmp_path
+):
+    folder, _ = tiny_model
+
+    a_folder = runner.invoke(app, ["classify", str(tmp_path), "--model", str(folder)])
+    csv_in = runner.invoke(
+        app, ["classify", "-", "--model", str(folder)], input="id,text\n1,汤洒了\n"
+    )
+
+    assert a_folder.exit_code == 2 and "pingjia relabel FOLDER" in a_folder.output
+    assert "row 1: broken JSON" in csv_in.stderr
+    assert "(stdin is read as JSON lines)" in csv_in.stderr

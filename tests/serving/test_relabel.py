@@ -11,7 +11,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.relabel import Chunk, JobMismatch, RelabelOptions, label_chunk, relabel
+from model.predict import load_model
+from serving.relabel import (
+    Chunk,
+    JobMismatch,
+    JobState,
+    RelabelOptions,
+    fingerprint,
+    label_chunk,
+    relabel,
+)
 from serving.sources import Row
 
 PINGJIA = str(Path(sys.executable).with_name("pingjia"))
@@ -449,3 +458,18 @@ def test_relabel_names_a_corrupt_parquet_shard_before_the_model_loads(tmp_path):
     with pytest.raises(ValueError, match="b.parquet.*not one"):
         relabel(options, progress=False)
     assert not (tmp_path / "o.jsonl.relabel-state").exists()
+
+
+def test_relabel_state_of_other_options_names_the_option(tiny_model, tmp_path):
+    source = _write_jsonl(tmp_path / "in.jsonl", 3)
+    output = str(tmp_path / "out.jsonl")
+    model = str(tiny_model[0])
+    first = RelabelOptions(str(source), output, model=model)  # chunk_rows 2000
+    # the state a run of it cut off would leave
+    JobState(first, fingerprint(first, load_model(model).version)).open()
+
+    with pytest.raises(JobMismatch, match="chunk_rows: 2000 there, 500 now"):
+        relabel(
+            RelabelOptions(str(source), output, model=model, chunk_rows=500),
+            progress=False,
+        )
