@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from serving.records import FORMATS, RowError, parse_json_line, undecodable
+
+logger = logging.getLogger(__name__)
 
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 _SNIFF_BYTES = 1 << 20
@@ -39,9 +42,17 @@ def input_files(path: str) -> list[Path]:
         _format(source)
         return [source]
     if source.is_dir():
-        files = sorted(
-            p for p in source.iterdir() if p.is_file() and p.suffix.lower() in FORMATS
-        )
+        found = sorted(p for p in source.iterdir() if p.is_file())
+        files = [p for p in found if p.suffix.lower() in FORMATS]
+        others = [p.name for p in found if p.suffix.lower() not in FORMATS]
+        if others:
+            logger.warning(
+                "%d files in %s are not shards (not %s) and are left out: %s",
+                len(others),
+                path,
+                ", ".join(sorted(FORMATS)),
+                ", ".join(others[:5]) + (", ..." if len(others) > 5 else ""),
+            )
         if not files:
             raise ValueError(
                 f"expected shard files ending in {sorted(FORMATS)} in folder "

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from serving.records import text_problem
-from serving.sources import read_rows
+from serving.sources import input_files, read_rows
 
 
 def _rows(path: Path) -> list[tuple[int, dict | None, str]]:
@@ -146,3 +146,13 @@ def test_a_null_text_is_called_missing():
     assert text_problem(None) == "missing 'text' (null); give the row its comment text"
     assert text_problem(float("nan")).startswith("missing 'text'")
     assert text_problem(42) == "expected 'text' as a string, got int"
+
+
+def test_a_folder_names_the_files_it_leaves_out(tmp_path, caplog):
+    (tmp_path / "a.jsonl").write_text('{"text": "好"}\n', "utf-8")
+    (tmp_path / "notes.txt").write_text("not a shard", "utf-8")
+
+    files = input_files(str(tmp_path))
+
+    assert [f.name for f in files] == ["a.jsonl"]
+    assert "left out: notes.txt" in caplog.text
