@@ -423,7 +423,7 @@ def test_relabel_resumes_only_at_the_precision_it_began_with(tiny_model, tmp_pat
     version = load_model(tiny_model[0]).version
     JobState(options, fingerprint(options, version)).open()  # a job begun at int8
 
-    with pytest.raises(JobMismatch, match="'precision': 'int8'"):
+    with pytest.raises(JobMismatch, match="precision: 'int8' there"):
         relabel(replace(options, precision="fp32"), progress=False)
     relabel(options, progress=False)  # the same precision resumes it
 
