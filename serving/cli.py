@@ -12,7 +12,6 @@ from model.predict import load_model, set_threads
 from serving.classify import classify_file
 from serving.records import (
     format_of,
-    text_column_problem,
     write_errors,
     write_records,
 )
@@ -78,14 +77,14 @@ def classify_command(
             param_hint="--output",
         )
 
-    from serving.sources import checked_encoding
+    from serving.sources import checked_encoding, header_problem
 
     try:
         checked_encoding(encoding)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--encoding") from error
     try:
-        problem = text_column_problem(input, encoding)
+        problem = None if input == "-" else header_problem(Path(input), encoding)
     except ValueError as error:  # not a Parquet file, though named one
         raise typer.BadParameter(str(error), param_hint="INPUT") from error
     if problem:

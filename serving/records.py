@@ -219,21 +219,6 @@ def parse_json_line(number: int, line: str) -> dict[str, Any] | RowError:
     return record
 
 
-def text_column_problem(path: str, encoding: str = "auto") -> str | None:
-    """Why a CSV or Parquet file cannot be classified at all, or None.
-
-    Their rows share one header: without a ``text`` column every row would
-    fail alike, so the file is refused before any work, naming its columns.
-    """
-    if path == "-" or format_of(path) == "jsonl":
-        return None
-    for _, item in read_records(path, encoding):
-        if isinstance(item, RowError):
-            continue
-        return None if "text" in item else no_text_column(path, list(item))
-    return None
-
-
 def no_text_column(path: str, columns: list[str]) -> str:
     return (
         f"expected a 'text' column in {path!r}, found "

@@ -31,13 +31,18 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from serving.records import (
-    FORMATS,
     RowError,
     check_text,
     errors_path,
-    no_text_column,
 )
-from serving.sources import Row, checked_encoding, count_rows, input_files, read_rows
+from serving.sources import (
+    Row,
+    checked_encoding,
+    count_rows,
+    header_problem,
+    input_files,
+    read_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -515,13 +520,9 @@ def text_column_problem(options: RelabelOptions) -> str | None:
     carry their own fields and are checked one by one.
     """
     for path in input_files(options.input):
-        if FORMATS[path.suffix.lower()] == "jsonl":
-            continue
-        for row in read_rows(path, options.encoding):
-            if row.record is not None:
-                if "text" not in row.record:
-                    return no_text_column(str(path), list(row.record))
-                break
+        problem = header_problem(path, options.encoding)
+        if problem:
+            return problem
     return None
 
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from serving.records import FORMATS, RowError, parse_json_line, undecodable
+from serving.records import (
+    FORMATS,
+    RowError,
+    no_text_column,
+    parse_json_line,
+    undecodable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +271,36 @@ def _parquet_rows(path: Path) -> Iterator[Row]:
         for record in batch.to_pylist():
             number += 1
             yield Row(str(path), number, record=record)
+
+
+def header_problem(path: Path, encoding: str = "auto") -> str | None:
+    """Why a CSV or Parquet file cannot be labelled at all, or None.
+
+    Their rows share one header: without a ``text`` column every row would
+    fail alike, so the file is refused before any work, naming its columns.
+    Read from the header (the Parquet schema), so a file with no rows, or
+    with its header missing, is refused too. JSON lines rows carry their own
+    fields and are checked one by one.
+    """
+    kind = _format(path)
+    if kind == "jsonl":
+        return None
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        next(_parquet_rows(path), None)  # a file that is not Parquet is named
+        columns = pq.ParquetFile(path).schema_arrow.names
+    else:
+        columns = _csv_header(path, detect_encoding(path, encoding))
+    return None if "text" in columns else no_text_column(str(path), columns)
+
+
+def _csv_header(path: Path, encoding: str) -> list[str]:
+    lines = (line for _, line, _ in _decoded_lines(path, encoding) if line)
+    try:
+        return next(csv.reader(lines, strict=True), [])
+    except csv.Error:
+        return []
 
 
 def read_rows(path: Path, encoding: str = "auto") -> Iterator[Row]:

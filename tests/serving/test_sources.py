@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from serving.records import text_problem
-from serving.sources import input_files, read_rows
+from serving.sources import header_problem, input_files, read_rows
 
 
 def _rows(path: Path) -> list[tuple[int, dict | None, str]]:
@@ -156,3 +156,14 @@ def test_a_folder_names_the_files_it_leaves_out(tmp_path, caplog):
 
     assert [f.name for f in files] == ["a.jsonl"]
     assert "left out: notes.txt" in caplog.text
+
+
+def test_a_csv_is_refused_by_its_header_even_without_rows(tmp_path):
+    headerless, no_rows, good = (tmp_path / f"{n}.csv" for n in ("a", "b", "c"))
+    headerless.write_text("1,送得太慢了\n", "utf-8")  # the row reads as the header
+    no_rows.write_text("id,comment\n", "utf-8")
+    good.write_text("id,text\n", "utf-8")
+
+    assert "found '1', '送得太慢了'" in header_problem(headerless)
+    assert "found 'id', 'comment'" in header_problem(no_rows)
+    assert header_problem(good) is None
