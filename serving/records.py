@@ -161,7 +161,7 @@ def read_records(
     row, and GBK or GB18030 exports are detected.
     """
     if path == "-":
-        yield from _read_stdin()
+        yield from _read_stdin("utf-8" if encoding == "auto" else encoding)
         return
     from serving.sources import read_rows
 
@@ -169,12 +169,14 @@ def read_records(
         yield row.number, row.record if row.error is None else row.error
 
 
-def _read_stdin() -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def _read_stdin(encoding: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    # a stream cannot be sniffed and read again: UTF-8 unless --encoding says
     for number, raw in enumerate(sys.stdin.buffer, start=1):
+        first = number == 1 and encoding == "utf-8"
         try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            line = raw.decode("utf-8-sig" if first else encoding)
         except UnicodeDecodeError as error:
-            yield number, RowError(number, undecodable(error, "utf-8"))
+            yield number, RowError(number, undecodable(error, encoding))
             continue
         if line.strip():
             record = parse_json_line(number, line)

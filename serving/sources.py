@@ -198,14 +198,22 @@ def _broken_record(lines: _Lines, error: csv.Error | None) -> str:
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
     name = str(path)
-    bad: list[Row] = []
+    bad: list[str] = []
+    number = 0
 
     def good_lines() -> Iterator[str]:
-        for number, line, reason in _decoded_lines(path, encoding):
+        for _, line, reason in _decoded_lines(path, encoding):
             if line is None:
-                bad.append(Row(name, number, error=RowError(number, reason)))
+                bad.append(reason)  # numbered as a data row when reached
                 continue
             yield line
+
+    def bad_rows() -> Iterator[Row]:
+        nonlocal number
+        for reason in bad:
+            number += 1
+            yield Row(name, number, error=RowError(number, reason))
+        bad.clear()
 
     lines = _Lines(good_lines())
     # strict: text after a closing quote is an error, not glued to the cell,
@@ -217,7 +225,6 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
         reason = f"unreadable CSV header ({error}); fix the quoting of the first line"
         yield Row(name, 0, error=RowError(0, reason))
         return
-    number = 0
     while True:
         lines.start_record()
         error = None
@@ -227,8 +234,7 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
             break
         except csv.Error as caught:
             cells, error = [], caught
-        yield from bad
-        bad.clear()
+        yield from bad_rows()
         if not cells and error is None:
             continue  # a blank line, as csv.DictReader skips it
         number += 1
@@ -239,7 +245,7 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[Row]:
             reader = csv.reader(lines, strict=True)  # fresh parser state
             continue
         yield _csv_row(name, number, header, cells)
-    yield from bad
+    yield from bad_rows()
 
 
 def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row:

@@ -288,3 +288,16 @@ def test_classify_cli_points_a_folder_to_relabel_and_stdin_csv_to_json_lines(
     assert a_folder.exit_code == 2 and "pingjia relabel FOLDER" in a_folder.output
     assert "row 1: broken JSON" in csv_in.stderr
     assert "(stdin is read as JSON lines)" in csv_in.stderr
+
+
+def test_classify_cli_reads_stdin_in_the_encoding_named(tiny_model):
+    folder, _ = tiny_model
+    gbk = '{"id": "g", "text": "汤洒了"}\n'.encode("gbk")
+
+    named = runner.invoke(
+        app, ["classify", "-", "--model", str(folder), "--encoding", "gbk"], input=gbk
+    )
+    unnamed = runner.invoke(app, ["classify", "-", "--model", str(folder)], input=gbk)
+
+    assert json.loads(named.stdout.splitlines()[0])["text"] == "汤洒了"
+    assert "not valid utf-8" in unnamed.stderr

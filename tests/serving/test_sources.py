@@ -167,3 +167,18 @@ def test_a_csv_is_refused_by_its_header_even_without_rows(tmp_path):
     assert "found '1', '送得太慢了'" in header_problem(headerless)
     assert "found 'id', 'comment'" in header_problem(no_rows)
     assert header_problem(good) is None
+
+
+def test_an_undecodable_csv_row_is_numbered_as_a_data_row(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes("id,text\n1,好吃\n2,\n".encode() + b"3,\xff\n4,ok\n")
+
+    rows = _rows(source)
+
+    assert [(n, bool(why)) for n, _, why in rows] == [
+        (1, False),
+        (2, False),
+        (3, True),
+        (4, False),
+    ]
+    assert rows[3][1] == {"id": "4", "text": "ok"}

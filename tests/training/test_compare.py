@@ -225,3 +225,21 @@ def test_hand_examples_mask_undecided_categories():
     masked = {k for k, m in zip(v2.keys, example.presence_mask, strict=True) if not m}
     assert masked == {"packaging", "order_accuracy"}
     assert example.presence[v2.keys.index("product")] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--model", "/nonexistent"], "--model"),
+        (["--compare", "/nonexistent"], "--compare"),
+        (["--baseline", "/nonexistent"], "--baseline"),
+        (["--per-source", "-1"], "--per-source"),
+    ],
+)
+def test_evaluate_refuses_a_missing_model_before_any_work(tiny_model, option, says):
+    folder, _ = tiny_model
+
+    result = CliRunner().invoke(app, ["evaluate", "--model", str(folder), *option])
+
+    assert result.exit_code == 2
+    assert says in result.output and "Traceback" not in result.output
