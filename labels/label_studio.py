@@ -248,6 +248,23 @@ def _settle(
     result.agreed.append(Annotation(task_id, first.sentiment, first.categories, who))
 
 
+def _read_task(task: dict[str, Any], label_set: LabelSet, result: ImportResult):
+    task_id = (task.get("data") or {}).get("id")
+    if not task_id:
+        raise LabelStudioError(
+            f"task {task.get('id')!r}: expected the comment id in data.id, got "
+            "none; import tasks made by `pingjia labels studio tasks`"
+        )
+    given = task.get("annotations") or []
+    kept = [a for a in given if not a.get("was_cancelled")]
+    result.cancelled += len(given) - len(kept)
+    annotations = [_read_annotation(task_id, a, label_set) for a in kept]
+    if not annotations:
+        result.unlabelled += 1
+        return
+    result.by_task.setdefault(task_id, []).extend(annotations)
+
+
 def read_export(tasks: list[dict[str, Any]], label_set: LabelSet) -> ImportResult:
     """Annotations of a Label Studio JSON export, settled across annotators.
 
@@ -257,21 +274,23 @@ def read_export(tasks: list[dict[str, Any]], label_set: LabelSet) -> ImportResul
     task labelled twice or more.
     """
     result = ImportResult()
-    for task in tasks:
-        task_id = (task.get("data") or {}).get("id")
-        if not task_id:
+    if not isinstance(tasks, list):
+        raise LabelStudioError(
+            f"expected Label Studio's JSON export (a list of tasks), got a "
+            f"{type(tasks).__name__}; export the project as JSON"
+        )
+    for number, task in enumerate(tasks, start=1):
+        try:
+            _read_task(task, label_set, result)
+        except (AttributeError, TypeError) as error:  # not the shape LS writes
             raise LabelStudioError(
-                f"task {task.get('id')!r}: expected the comment id in data.id, got "
-                "none; import tasks made by `pingjia labels studio tasks`"
-            )
-        kept = [a for a in task.get("annotations") or [] if not a.get("was_cancelled")]
-        result.cancelled += len(task.get("annotations") or []) - len(kept)
-        annotations = [_read_annotation(task_id, a, label_set) for a in kept]
-        if not annotations:
-            result.unlabelled += 1
-            continue
-        result.by_task[task_id] = annotations
-        _settle(task_id, annotations, label_set, result)
+                f"task {number}: expected a task as Label Studio exports it "
+                "({'data': {'id': ...}, 'annotations': [{'result': [...]}]}), got "
+                f"{str(task)[:120]} ({error}); export the project as JSON"
+            ) from None
+    # a comment in two tasks: the annotators of both are its annotators
+    for task_id, given in result.by_task.items():
+        _settle(task_id, given, label_set, result)
 
     twice = [a for a in result.by_task.values() if len(a) >= 2]
     if twice:

@@ -215,6 +215,35 @@ def test_read_export_names_what_does_not_fit(result, message):
         read_export(export, V2)
 
 
+@pytest.mark.parametrize(
+    ("export", "message"),
+    [
+        ({"tasks": []}, "list of tasks.*got a dict"),
+        (["not a task"], "task 1: expected a task as Label Studio exports it"),
+        (
+            [ls_task(1, COMMENTS[0], [{"id": 1, "result": "negative"}])],
+            "task 1: expected a task",
+        ),
+    ],
+)
+def test_read_export_refuses_what_label_studio_does_not_write(export, message):
+    with pytest.raises(LabelStudioError, match=message):
+        read_export(export, V2)
+
+
+def test_read_export_settles_a_comment_in_two_tasks_once():
+    labels = [choice("sentiment", "negative"), choice("staff", "negative")]
+    export = [
+        ls_task(1, COMMENTS[0], [ls_annotation(11, 3, labels)]),
+        ls_task(2, COMMENTS[0], [ls_annotation(12, 5, labels)]),
+    ]
+
+    result = read_export(export, V2)
+
+    assert [a.id for a in result.agreed] == [COMMENTS[0]["id"]]
+    assert result.agreed[0].annotator == "ls-3+ls-5"
+
+
 def test_round_trip_predictions_accepted_unchanged_give_the_same_labels():
     original = [
         Annotation(COMMENTS[0]["id"], "negative", {"packaging": "negative"}),
