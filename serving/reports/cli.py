@@ -65,16 +65,42 @@ def _load(
     if source is not None:
         return _read_file(source)
 
-    from serving.store import FeedbackStore  # only when asked: it opens a database
-
     known = [p for p in periods if p is not None]
     since = min(p.start for p in known) if known else None
     until = max(p.end for p in known) + timedelta(days=1) if known else None
-    store = FeedbackStore(db)
+    store = _open_existing(db)
     try:
         return list(store.records(since=_at(since), until=_at(until)))
     finally:
         store.close()
+
+
+def _open_existing(db: str):
+    """The store at ``db``; a report reads one, so a missing SQLite file is an
+    error rather than an empty store made on the spot."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from serving.store import FeedbackStore
+    from serving.store.store import StoreError
+
+    try:
+        url = make_url(db)
+    except ArgumentError as error:
+        raise ReportInputError(
+            f"expected a database URL such as sqlite:///path/feedback.db, got "
+            f"{db!r} ({error})"
+        ) from None
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not Path(database).exists():
+        raise ReportInputError(
+            f"expected a feedback store at {database!r}, found no file; ingest "
+            "comments first (`pingjia ingest FILE --db URL`) or fix --db"
+        )
+    try:
+        return FeedbackStore(db)
+    except StoreError as error:
+        raise ReportInputError(str(error)) from error
 
 
 def _at(day: date | None) -> datetime | None:

@@ -60,7 +60,7 @@ def ingest_command(
     """
     _check_input(file)
     labeller = None if no_label else _Labeller(model)
-    store = FeedbackStore(db or default_database_url(), timezone=timezone)
+    store = _open(db, timezone)
 
     result = IngestResult()
     bar = tqdm(desc="ingesting", unit="row")
@@ -73,6 +73,15 @@ def ingest_command(
 
     _report_errors(result.errors, file)
     typer.echo(_counts_text(result, store.url), err=True)
+
+
+def _open(db: str | None, timezone: str = "UTC") -> FeedbackStore:
+    from serving.store.store import StoreError
+
+    try:
+        return FeedbackStore(db or default_database_url(), timezone=timezone)
+    except StoreError as error:
+        raise typer.BadParameter(str(error), param_hint="--db") from error
 
 
 def _check_input(file: str) -> None:
@@ -165,7 +174,7 @@ def upgrade_command(
     """Create or migrate the store's schema to the newest revision."""
     from serving.store.migrate import current_revision, head_revision
 
-    store = FeedbackStore(db or default_database_url())
+    store = _open(db)
     revision = current_revision(store.engine)
     store.close()
     typer.echo(

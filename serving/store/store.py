@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import and_, create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from labels.ids import comment_id
@@ -113,9 +113,21 @@ class FeedbackStore:
     ) -> None:
         self.url = url or default_database_url()
         self.timezone: tzinfo = ZoneInfo(timezone)
-        self.engine = _engine(self.url)
-        if migrate:
-            upgrade(self.engine)
+        try:
+            self.engine = _engine(self.url)
+            if migrate:
+                upgrade(self.engine)
+        except (ArgumentError, ModuleNotFoundError, NoSuchModuleError) as error:
+            raise StoreError(
+                f"expected a store URL such as sqlite:///path/feedback.db or "
+                f"postgresql+psycopg://user:pw@host:5432/db, got {self.url!r} "
+                f"({error}); fix --db or PINGJIA_DATABASE_URL"
+            ) from None
+        except DBAPIError as error:
+            raise StoreError(
+                f"cannot open the feedback store at {safe_url(self.url)} "
+                f"({error.orig}); check that the database is there and reachable"
+            ) from None
         logger.info("feedback store open at %s", safe_url(self.url))
 
     def close(self) -> None:
@@ -329,9 +341,16 @@ class FeedbackStore:
         return moment if moment.tzinfo else moment.replace(tzinfo=self.timezone)
 
 
+class StoreError(ValueError):
+    """The store cannot be opened: a bad URL, a missing driver, no database."""
+
+
 def _engine(url: str) -> Engine:
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ArgumentError(f"the store runs on SQLite or PostgreSQL, not {backend}")
+    if backend != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 
     if parsed.database and parsed.database != ":memory:":

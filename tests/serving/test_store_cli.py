@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -145,6 +146,34 @@ def test_store_upgrade_says_the_revision(db):
 
     assert result.exit_code == 0
     assert "is at revision 0001 (newest: 0001)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://u:p@localhost/db", "SQLite or PostgreSQL, not mysql"),
+        ("not a url", "expected a store URL"),
+        ("sqlite:////etc/passwd", "cannot open the feedback store"),
+    ],
+)
+def test_store_upgrade_refuses_a_store_it_cannot_open(url, says):
+    result = CliRunner().invoke(app, ["store", "upgrade", "--db", url])
+
+    # the message comes in a box, wrapped: read it as one line
+    said = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+    assert result.exit_code == 2
+    assert says in said and "Traceback" not in said
+
+
+def test_a_report_refuses_a_store_file_that_is_not_there(tmp_path):
+    missing = tmp_path / "none.db"
+
+    result = CliRunner().invoke(
+        app, ["report", "cases", "--db", f"sqlite:///{missing}", "-c", "speed"]
+    )
+
+    assert result.exit_code == 2 and "found no file" in result.output.replace("\n", " ")
+    assert not missing.exists()
 
 
 def test_store_hash_key_from_stdin_and_new_key(tmp_path):
