@@ -43,6 +43,7 @@ from serving.schemas import (
 from serving.settings import ServingSettings
 from serving.store import FeedbackStore, safe_url
 from serving.store.keys import key_matches, read_key_file
+from serving.store.store import StoreError
 
 if TYPE_CHECKING:
     from serving.reports.data import Period
@@ -508,14 +509,17 @@ async def _in_store(state: ServiceState, call: Callable[[FeedbackStore], Any]) -
 
     try:
         return await run_in_threadpool(run)
-    except (SQLAlchemyError, OSError) as error:
+    except (SQLAlchemyError, OSError, StoreError) as error:
         logger.exception(
             "feedback store at %s failed", safe_url(state.settings.database_url)
         )
+        # a store that could not be opened: name the database's own error
+        cause = error.__context__ if isinstance(error, StoreError) else error
         raise HTTPException(
             503,
-            f"the feedback store is unavailable ({type(error).__name__}); the "
-            "server logged the cause; retry later or check PINGJIA_DATABASE_URL",
+            f"the feedback store is unavailable ({type(cause or error).__name__}); "
+            "the server logged the cause; retry later or check "
+            "PINGJIA_DATABASE_URL",
         ) from error
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -118,9 +119,10 @@ class FeedbackStore:
             if migrate:
                 upgrade(self.engine)
         except (ArgumentError, ModuleNotFoundError, NoSuchModuleError) as error:
+            masked = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
             raise StoreError(
                 f"expected a store URL such as sqlite:///path/feedback.db or "
-                f"postgresql+psycopg://user:pw@host:5432/db, got {self.url!r} "
+                f"postgresql+psycopg://user:pw@host:5432/db, got {masked!r} "
                 f"({error}); fix --db or PINGJIA_DATABASE_URL"
             ) from None
         except DBAPIError as error:
@@ -410,7 +412,12 @@ def _upsert_comment(
         comments[fields["id"]] = comment
         return "new"
 
-    changed = {k: v for k, v in fields.items() if getattr(comment, k) != v}
+    # an update, not a replacement: a field the record leaves out (or sends
+    # as null) keeps what was stored, so a later send of the text alone does
+    # not erase the agent, time and rating an earlier one gave
+    given = {k: v for k, v in fields.items() if v is not None}
+    given["extra"] = {**(comment.extra or {}), **(fields.get("extra") or {})}
+    changed = {k: v for k, v in given.items() if getattr(comment, k) != v}
     if not changed:
         return "unchanged"
     for key, value in changed.items():

@@ -103,6 +103,19 @@ def test_ingest_twice_is_idempotent_and_a_change_updates(store):
     assert store.get("c2")["rating"] == 5
 
 
+def test_ingest_again_without_some_fields_keeps_what_was_stored(store):
+    store.ingest(comments())
+    first = store.get("c1")
+
+    again = store.ingest([{"id": "c1", "text": first["text"], "note": "复核"}])
+
+    kept = store.get("c1")
+    assert [o.comment for o in again.outcomes] == ["updated"]  # the new field
+    for field in ("agent_id", "created_at", "rating", "order_channel"):
+        assert kept[field] == first[field], field
+    assert kept["note"] == "复核"
+
+
 def test_ingest_without_id_uses_the_text_hash_and_stays_idempotent(store):
     store.ingest([{"text": "送餐很快，味道很好"}])
     # the full-width comma is NFKC-normalised to this one: the same id
