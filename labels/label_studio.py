@@ -106,8 +106,10 @@ def prediction_of(
         return parse_annotation(raw, label_set, f"prediction for {comment_id!r}")
     except AnnotationError as error:
         raise LabelStudioError(
-            f"{error}; predictions must use label set v{label_set.version}: "
-            "move them there first with `pingjia labels migrate`"
+            f"{error}; predictions must use label set v{label_set.version}: move "
+            "them there first, classify output with `pingjia relabel PREDICTIONS "
+            f"-o OUT --migrate-to {label_set.version}`, annotation files with "
+            "`pingjia labels migrate`"
         ) from error
 
 

@@ -228,7 +228,18 @@ def _iter_corpus(
     for source in available_sources(data_dir, sources):
         seen: set[str] = set()
         kept = 0
-        for row in iter_source(source, data_dir):
+        try:
+            rows = list(iter_source(source, data_dir))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            # the public data sets' own shape: anything else is another file
+            raise ValueError(
+                f"expected the {source} data set as published in "
+                f"{str(data_dir / SOURCE_FOLDERS[source])!r} (see SOURCES.md "
+                f"beside it), got a file that does not fit it "
+                f"({type(error).__name__}: {error}); point --data-dir or "
+                "PINGJIA_DATA at the shared data folder"
+            ) from None
+        for row in rows:
             if row["id"] in seen:
                 continue
 

@@ -169,7 +169,7 @@ def test_export_tasks_refuses_predictions_of_another_version():
         }
     }
 
-    with pytest.raises(LabelStudioError, match="'delivery'.*pingjia labels migrate"):
+    with pytest.raises(LabelStudioError, match="'delivery'.*--migrate-to 2.*migrate"):
         export_tasks(COMMENTS, V2, predictions)
 
 

@@ -69,6 +69,17 @@ def test_helpdesk_takes_customer_turns_only(tmp_path):
     assert rows[0]["turn_index"] == 0 and rows[0]["stc3_scores"]["S"] == -2
 
 
+@pytest.mark.parametrize("dialogue", [{"id": 1}, {"id": 1, "turns": "x"}])
+def test_a_data_file_of_another_shape_is_named_not_a_traceback(tmp_path, dialogue):
+    folder = tmp_path / "stc3_helpdesk"
+    folder.mkdir()
+    (folder / "train_cn.jsonl").write_text(json.dumps(dialogue) + "\n", "utf-8")
+    (folder / "test_cn.jsonl").write_text("", "utf-8")
+
+    with pytest.raises(ValueError, match="expected the helpdesk data set.*stc3"):
+        load_corpus(tmp_path, sources=("helpdesk",))
+
+
 def test_duplicates_within_a_source_are_dropped(tmp_path):
     folder = tmp_path / "waimai_10k"
     folder.mkdir()
