@@ -117,11 +117,20 @@ def read_annotations(path: Path, label_set: LabelSet) -> list[Annotation]:
     """All annotations of a JSON-lines file; a duplicate id is an error."""
     annotations: list[Annotation] = []
     seen: set[str] = set()
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    if Path(path).is_dir():
+        raise AnnotationError(f"expected an annotation file, got the folder {path}")
+    with Path(path).open("rb") as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw_line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as error:
+                raise AnnotationError(
+                    f"{where}: not UTF-8 ({error.reason} at byte {error.start}); "
+                    "annotation files are UTF-8 JSON lines"
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path}:{number}"
             try:
                 raw = json.loads(line)
             except json.JSONDecodeError as error:

@@ -67,13 +67,29 @@ INDIVIDUAL_SHARE = 0.5
 def read_events(path: str | Path) -> list[dict[str, str]]:
     """Events from a CSV (columns date,description) or JSON lines file."""
     path = Path(path)
-    if path.suffix.lower() == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-    else:
-        with path.open(encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
+    try:
+        if path.suffix.lower() == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.DictReader(handle)
+                rows = list(reader)
+                _check_columns(reader.fieldnames or [], path)
+        else:
+            with path.open(encoding="utf-8-sig") as handle:
+                rows = [json.loads(line) for line in handle if line.strip()]
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as error:
+        raise ReportInputError(
+            f"expected events as UTF-8 CSV (columns date,description) or JSON "
+            f"lines in {str(path)!r}, got a file that is not ({error}); fix it"
+        ) from None
     return check_events(rows, str(path))
+
+
+def _check_columns(columns: list[str], path: Path) -> None:
+    if "date" not in columns:
+        raise ReportInputError(
+            f"expected an events CSV with columns date,description, got "
+            f"{', '.join(columns) or 'none'} in {str(path)!r}; rename its columns"
+        )
 
 
 def check_events(

@@ -85,6 +85,16 @@ def test_read_annotations_rejects_duplicate_id(tmp_path):
         read_annotations(path, V1)
 
 
+def test_read_annotations_names_bytes_that_are_not_utf8_and_a_folder(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b'{"id": "x-1", "sentiment": "neutral", "categories": {}}\n\xff\n')
+
+    with pytest.raises(AnnotationError, match=r"a.jsonl:2: not UTF-8"):
+        read_annotations(path, V1)
+    with pytest.raises(AnnotationError, match="got the folder"):
+        read_annotations(tmp_path, V1)
+
+
 def test_write_then_read_annotations_round_trip(tmp_path):
     items = [
         Annotation("waimai-1", "negative", {"speed": "negative"}, "a"),

@@ -8,7 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.reports.attribution import attribution_report, check_events
+from serving.reports.attribution import (
+    attribution_report,
+    check_events,
+    read_events,
+)
 from serving.reports.data import ReportInputError, load_frames, parse_period
 from serving.reports.demo import agent_name
 from serving.reports.stats import change_point, fit_beta_prior, unit_rates
@@ -114,6 +118,29 @@ def test_attribution_raises_error_with_unknown_by(demo):
 def test_parse_period_raises_error_with_bad_text(text):
     with pytest.raises(ReportInputError, match="expected a period"):
         parse_period(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "says"),
+    [
+        ("e.csv", b"date,description\n2026-11-02,\xff\n", "as UTF-8 CSV.*0xff"),
+        ("e.csv", "when,what\n2026-11-02,新流程\n".encode(), "got when, what"),
+        ("e.jsonl", b'{"date": "2026-11-02"\n', "JSON"),
+    ],
+)
+def test_read_events_names_a_file_it_cannot_read(tmp_path, name, body, says):
+    path = tmp_path / name
+    path.write_bytes(body)
+
+    with pytest.raises(ReportInputError, match=says):
+        read_events(path)
+
+
+def test_read_events_reads_a_csv_with_a_bom(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("\ufeffdate,description\n2026-11-02,新流程\n", "utf-8")
+
+    assert read_events(path) == [{"date": "2026-11-02", "description": "新流程"}]
 
 
 def test_check_events_raises_error_with_bad_date():
