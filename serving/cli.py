@@ -108,6 +108,8 @@ def classify_command(
     typer.echo(
         f"{len(result.records)} rows labelled, {len(result.errors)} skipped", err=True
     )
+    if result.errors and not result.records:
+        raise typer.Exit(1)  # every row failed: a script should not go on
 
 
 def check_label_set(settings) -> None:
@@ -253,6 +255,12 @@ def relabel_command(
     """Label every row of a large input, resumably; the same command resumes."""
     from serving.relabel import JobMismatch, RelabelOptions, relabel
 
+    if migrate_to is not None and not migrate_to.strip():
+        raise typer.BadParameter(
+            "expected a label-set version, e.g. --migrate-to 2, got ''; leave the "
+            "option out to label with the model",
+            param_hint="--migrate-to",
+        )
     model_dir = "" if migrate_to else str(resolve_model_dir(model))
     precision = checked_precision(precision)
     try:

@@ -97,6 +97,11 @@ def detect_encoding(path: Path, chosen: str = "auto") -> str:
 
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(
+            f"expected UTF-8, GBK or GB18030 in {str(path)!r}, got UTF-16 (its byte "
+            "order mark); save the file as UTF-8"
+        )
     lines = head.split(b"\n")
     if len(head) == _SNIFF_BYTES:
         lines = lines[:-1] or lines  # the last may be cut inside a character

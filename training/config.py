@@ -118,6 +118,8 @@ class TrainConfig:
             raise ValueError(
                 f"expected weak_weight in [0, 1], got {self.weak_weight!r}"
             )
+        if not 0 <= self.seed < 2**32:  # numpy's seeds
+            raise ValueError(f"expected seed in [0, 2**32), got {self.seed!r}")
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), "utf-8")

@@ -75,7 +75,14 @@ class Period:
     def previous(self) -> Period:
         """The period of equal length that ends the day before this one."""
         end = self.start - timedelta(days=1)
-        return Period(end - timedelta(days=self.days - 1), end)
+        try:
+            return Period(end - timedelta(days=self.days - 1), end)
+        except (ReportInputError, OverflowError):
+            raise ReportInputError(
+                f"expected a period whose period before (of the same length, for "
+                f"the comparison) lies after 1900, got {self}, {self.days} days "
+                "long; choose a shorter period"
+            ) from None
 
     def contains(self, times: pd.Series) -> pd.Series:
         lower = pd.Timestamp(self.start)

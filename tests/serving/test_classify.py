@@ -286,6 +286,7 @@ def test_classify_cli_points_a_folder_to_relabel_and_stdin_csv_to_json_lines(
     )
 
     assert a_folder.exit_code == 2 and "pingjia relabel FOLDER" in a_folder.output
+    assert csv_in.exit_code == 1  # no row labelled
     assert "row 1: broken JSON" in csv_in.stderr
     assert "(stdin is read as JSON lines)" in csv_in.stderr
 

@@ -473,3 +473,19 @@ def test_relabel_state_of_other_options_names_the_option(tiny_model, tmp_path):
             RelabelOptions(str(source), output, model=model, chunk_rows=500),
             progress=False,
         )
+
+
+def test_relabel_cli_refuses_an_empty_migrate_to(tmp_path):
+    from typer.testing import CliRunner
+
+    from pingjia.cli import app
+
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "好"}\n', "utf-8")
+
+    result = CliRunner().invoke(
+        app,
+        ["relabel", str(source), "-o", str(tmp_path / "o.jsonl"), "--migrate-to", ""],
+    )
+
+    assert result.exit_code == 2 and "expected a label-set version" in result.output

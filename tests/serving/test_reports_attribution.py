@@ -248,3 +248,10 @@ def test_demo_works_on_labels_without_any_agent_category_negative():
     small = {agent_name(i) for i in range(21, 24)}
     assert len(out) == 300
     assert {r["agent_id"] for r in out} >= small
+
+
+def test_a_period_whose_period_before_is_out_of_range_says_so():
+    period = parse_period("2000-01-01:2099-12-31")
+
+    with pytest.raises(ReportInputError, match="2000-01-01:2099-12-31.*shorter"):
+        period.previous()

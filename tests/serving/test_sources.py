@@ -182,3 +182,11 @@ def test_an_undecodable_csv_row_is_numbered_as_a_data_row(tmp_path):
         (4, False),
     ]
     assert rows[3][1] == {"id": "4", "text": "ok"}
+
+
+def test_a_utf16_file_is_refused_with_the_fix(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("id,text\n1,好吃\n", "utf-16")
+
+    with pytest.raises(ValueError, match="got UTF-16.*save the file as UTF-8"):
+        header_problem(source)

@@ -17,6 +17,8 @@ from training.config import TrainConfig
         ({"train_window_tokens": 4}, r"train_window_tokens from 8 to 512 .*got 4$"),
         ({"train_window_tokens": 600}, r"train_window_tokens from 8 to 512 .*got 600$"),
         ({"encoder_layers": -1}, r"encoder_layers >= 0 \(0: all"),
+        ({"weak_weight": 2}, r"weak_weight in \[0, 1\], got 2"),
+        ({"seed": -1}, r"seed in \[0, 2\*\*32\), got -1"),
     ],
 )
 def test_bad_train_options_are_refused_before_any_work(fields, message):
