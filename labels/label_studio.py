@@ -126,12 +126,22 @@ def export_tasks(
 ) -> list[dict[str, Any]]:
     """Label Studio tasks; ``predictions`` (by id) become pre-annotations."""
     tasks = []
+    seen: set[str] = set()
     for index, comment in enumerate(comments):
         if not comment.get("id") or not isinstance(comment.get("text"), str):
             raise LabelStudioError(
                 f"comment #{index + 1}: expected 'id' and 'text', got fields "
                 f"{sorted(comment)!r}"
             )
+        if not comment["text"].strip() or comment["id"] in seen:
+            # a blank task wastes an annotator; a second one of an id is
+            # annotated twice and then written twice by the import
+            problem = "an id seen before" if comment["id"] in seen else "a blank text"
+            raise LabelStudioError(
+                f"comment #{index + 1} ({comment['id']!r}): expected a text to "
+                f"annotate under an id of its own, got {problem}; drop that line"
+            )
+        seen.add(comment["id"])
         # a comment's "check" (why it is queued, e.g. a suspect label) is shown
         # above the choices, with the categories a migration left open
         header = [comment["check"]] if comment.get("check") else []

@@ -173,6 +173,17 @@ def test_export_tasks_refuses_predictions_of_another_version():
         export_tasks(COMMENTS, V2, predictions)
 
 
+@pytest.mark.parametrize(
+    ("second", "says"),
+    [({"id": "other", "text": "  "}, "a blank text"), ({}, "an id seen before")],
+)
+def test_export_tasks_refuses_a_blank_text_and_a_repeated_id(second, says):
+    comments = [COMMENTS[0], {**COMMENTS[0], **second}]
+
+    with pytest.raises(LabelStudioError, match=f"comment #2 .*{says}"):
+        export_tasks(comments, V2)
+
+
 def test_read_export_settles_agreement_and_lists_conflicts():
     result = read_export(EXPORT, V2)
 
