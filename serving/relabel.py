@@ -389,15 +389,24 @@ def model_labeller(
     return labeller, model.version
 
 
+@functools.lru_cache(maxsize=32)
+def _migration(source: str, target: str | None):
+    """The migration of labels from ``source`` to ``target``, planned once per
+    pair: planning parses the label-set files (~13 ms), too slow for each row."""
+    from serving.label_versions import plan_label_sets
+
+    return plan_label_sets(source, target, where="the input records")
+
+
 def migration_labeller(target: str) -> tuple[Labeller, str]:
     """Move labels a record carries (``pingjia classify`` output) to ``target``."""
-    from serving.label_versions import map_record, plan_label_sets
+    from serving.label_versions import map_record
 
     def labeller(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for record in records:
             source = str(record.get("label_set_version") or "1")
-            path = plan_label_sets(source, target, where="the input record")
+            path = _migration(source, target)
             categories = record.get("categories")
             if isinstance(categories, str):
                 record = {**record, "categories": json.loads(categories)}
@@ -413,7 +422,7 @@ def check_labelled(
     record: dict[str, Any], row: int, target: str | None = None
 ) -> RowError | None:
     """Why a record's labels cannot be moved to ``target``, or None."""
-    from serving.label_versions import LabelSetMismatch, plan_label_sets
+    from serving.label_versions import LabelSetMismatch
 
     labels = previous_labels(record)
     sentiment = record.get("sentiment")
@@ -426,7 +435,7 @@ def check_labelled(
         )
     source = str(record.get("label_set_version") or "1")
     try:
-        plan_label_sets(source, target, where=f"row {row}")
+        _migration(source, target)
     except LabelSetMismatch as error:
         return RowError(
             row,
