@@ -266,19 +266,22 @@ def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row
     return Row(name, number, record=record)
 
 
-def _parquet_rows(path: Path) -> Iterator[Row]:
+def _parquet_file(path: Path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
+        return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
         raise ValueError(
             f"expected a Parquet file, got {str(path)!r} that is not one ({error}); "
             "re-export it, or move it out of the input"
         ) from None
+
+
+def _parquet_rows(path: Path) -> Iterator[Row]:
     number = 0
-    for batch in batches:
+    for batch in _parquet_file(path).iter_batches(batch_size=4096):
         for record in batch.to_pylist():
             number += 1
             yield Row(str(path), number, record=record)
@@ -297,10 +300,7 @@ def header_problem(path: Path, encoding: str = "auto") -> str | None:
     if kind == "jsonl":
         return None
     if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        next(_parquet_rows(path), None)  # a file that is not Parquet is named
-        columns = pq.ParquetFile(path).schema_arrow.names
+        columns = _parquet_file(path).schema_arrow.names
     else:
         columns = _csv_header(path, detect_encoding(path, encoding))
     return None if "text" in columns else no_text_column(str(path), columns)
@@ -325,9 +325,7 @@ def read_rows(path: Path, encoding: str = "auto") -> Iterator[Row]:
 def count_rows(path: Path) -> int:
     """Rows of a file, cheaply (lines for text formats): for the progress bar."""
     if _format(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.ParquetFile(path).metadata.num_rows
+        return _parquet_file(path).metadata.num_rows
     lines = 0
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
