@@ -261,18 +261,14 @@ def evaluate_command(
         raise typer.BadParameter(
             f"expected 0 (all) or more, got {per_source}", param_hint="--per-source"
         )
-    for folder, hint in ((model, "--model"), (compare, "--compare")):
+    named = (model, "--model"), (compare, "--compare"), (baseline, "--baseline")
+    for folder, hint in named:
         if folder is not None and not (folder / "pingjia.json").exists():
             raise typer.BadParameter(
                 f"expected a model folder holding pingjia.json, got {str(folder)!r}; "
                 "train one with `pingjia train` or pass the folder it wrote",
                 param_hint=hint,
             )
-    if baseline is not None and not (baseline / "pingjia.json").exists():
-        raise typer.BadParameter(
-            f"expected a model folder holding pingjia.json, got {str(baseline)!r}",
-            param_hint="--baseline",
-        )
     baseline = baseline or model.parent / "baseline"
     folders = {"model": model}
     variants = {f"model-{p}": checked_precision(p) for p in precision if p != "fp32"}

@@ -42,7 +42,9 @@ def interval(statistic, rows: int) -> list[float]:
 
 
 def micro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """Micro-F1 of boolean (comments, categories) arrays."""
+    """Micro-F1 of boolean (comments, categories) arrays: sklearn's figure,
+    without its input checks (1.75 ms a call here against 0.01 ms), which a
+    1,000-resample bootstrap would pay a thousand times."""
     hits = 2 * (truth & predicted).sum()
     total = truth.sum() + predicted.sum()
     return float(hits / total) if total else 0.0
@@ -89,7 +91,7 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
         "presence_macro_f1": float(np.mean(f1)),
         "per_category": per_category,
         "polarity_accuracy": float(polarity_hit[found].mean()) if found.any() else None,
-        "sentiment_accuracy": float((sentiment_pred == sentiment_truth).mean()),
+        "sentiment_accuracy": float(sentiment_hit.mean()),
         "sentiment_macro_f1": float(
             f1_score(sentiment_truth, sentiment_pred, average="macro", zero_division=0)
         ),
@@ -97,7 +99,7 @@ def hand_metrics(model: Model, examples: list[Example]) -> dict[str, Any]:
             examples, sentiment_pred, sentiment_truth, truth, predicted
         ),
         "ece_sentiment": expected_calibration_error(
-            scores.sentiment.max(-1), sentiment_pred == sentiment_truth
+            scores.sentiment.max(-1), sentiment_hit
         ),
         "ece_presence": expected_calibration_error(
             np.where(predicted, scores.presence, 1 - scores.presence)[observed],
