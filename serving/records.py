@@ -222,10 +222,11 @@ def parse_json_line(number: int, line: str) -> dict[str, Any] | RowError:
 
 
 def no_text_column(path: str, columns: list[str]) -> str:
+    found = ", ".join(map(repr, columns)) or "none (an empty file?)"
     return (
-        f"expected a 'text' column in {path!r}, found "
-        f"{', '.join(map(repr, columns)) or 'none'}; rename the column that "
-        "holds the comments to text"
+        f"expected a 'text' column in {path!r}, found {found}; rename the column "
+        "that holds the comments to text, or add a header line such as id,text "
+        "to a file that has none"
     )
 
 

@@ -27,6 +27,8 @@ from serving.records import (
 
 logger = logging.getLogger(__name__)
 
+_WARNED: set[Path] = set()  # folders whose left-out files were logged
+
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
 _SNIFF_BYTES = 1 << 20
 
@@ -51,7 +53,8 @@ def input_files(path: str) -> list[Path]:
         found = sorted(p for p in source.iterdir() if p.is_file())
         files = [p for p in found if p.suffix.lower() in FORMATS]
         others = [p.name for p in found if p.suffix.lower() not in FORMATS]
-        if others:
+        if others and source.resolve() not in _WARNED:  # a job lists it often
+            _WARNED.add(source.resolve())
             logger.warning(
                 "%d files in %s are not shards (not %s) and are left out: %s",
                 len(others),
@@ -266,6 +269,13 @@ def _csv_row(name: str, number: int, header: list[str], cells: list[str]) -> Row
     return Row(name, number, record=record)
 
 
+def _not_parquet(path: Path, error: Exception) -> ValueError:
+    return ValueError(
+        f"expected a Parquet file, got {str(path)!r} that is not one ({error}); "
+        "re-export it, or move it out of the input"
+    )
+
+
 def _parquet_file(path: Path):
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -273,15 +283,21 @@ def _parquet_file(path: Path):
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
-        raise ValueError(
-            f"expected a Parquet file, got {str(path)!r} that is not one ({error}); "
-            "re-export it, or move it out of the input"
-        ) from None
+        raise _not_parquet(path, error) from None
 
 
 def _parquet_rows(path: Path) -> Iterator[Row]:
+    import pyarrow as pa
+
     number = 0
-    for batch in _parquet_file(path).iter_batches(batch_size=4096):
+    batches = _parquet_file(path).iter_batches(batch_size=4096)
+    while True:
+        try:  # a damaged page shows only when its batch is read
+            batch = next(batches, None)
+        except (pa.ArrowException, OSError) as error:
+            raise _not_parquet(path, error) from None
+        if batch is None:
+            return
         for record in batch.to_pylist():
             number += 1
             yield Row(str(path), number, record=record)
